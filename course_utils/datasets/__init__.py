@@ -1,0 +1,11 @@
+"""Dataset loaders: one module per dataset, sharing the plumbing in :mod:`.core`."""
+
+from .core import (DataError, DataUnavailableError, ImageSet, announce_synthetic, cache_dir,
+                   is_offline, load_image_folder, local_dataset_dir, read_image)
+from .satellite import load_satellite, synthetic_tiles
+
+__all__ = [
+    "DataError", "DataUnavailableError", "ImageSet", "announce_synthetic", "cache_dir",
+    "is_offline", "load_image_folder", "local_dataset_dir", "read_image",
+    "load_satellite", "synthetic_tiles",
+]

@@ -1,0 +1,143 @@
+"""Run profiles: how big a run each notebook makes, chosen once per run.
+
+A profile is plain data. ``smoke`` proves the code path in seconds, ``cpu`` gives a real result on a
+laptop in at most 15 minutes per notebook, ``full`` is the seed-scale run meant for a GPU, and
+``auto`` picks ``full`` when TensorFlow sees a GPU, else ``cpu``. The notebook parameter wins over
+the ``COURSE_PROFILE`` environment variable, which wins over ``auto``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+CONCRETE_PROFILES = ("smoke", "cpu", "full")
+PROFILE_NAMES = CONCRETE_PROFILES + ("auto",)
+ENV_VAR = "COURSE_PROFILE"
+
+# Budgets per notebook. Every notebook reads its own entry; keys beyond the four common ones are
+# the notebook's own knobs. ``minutes`` is the wall-time budget on the machine the profile targets.
+SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
+    "01_satellite_pairs": {
+        "smoke": dict(image_size=64, n_images=60, epochs=0, batch_size=32, minutes=0.5),
+        "cpu": dict(image_size=128, n_images=None, epochs=0, batch_size=32, minutes=2),
+        "full": dict(image_size=128, n_images=None, epochs=0, batch_size=32, minutes=5),
+    },
+    "02_contrastive_siamese": {
+        "smoke": dict(image_size=32, n_images=60, epochs=1, batch_size=32, minutes=1),
+        "cpu": dict(image_size=64, n_images=None, epochs=10, batch_size=64, minutes=15),
+        "full": dict(image_size=128, n_images=None, epochs=40, batch_size=128, minutes=60),
+    },
+    "03_vgg16_omniglot": {
+        "smoke": dict(image_size=28, n_images=200, epochs=1, batch_size=32, minutes=1, width=0.125),
+        "cpu": dict(image_size=28, n_images=None, epochs=10, batch_size=128, minutes=15, width=0.25),
+        "full": dict(image_size=105, n_images=None, epochs=30, batch_size=128, minutes=120, width=1.0),
+    },
+    "04_plant_disease": {
+        "smoke": dict(image_size=32, n_images=40, epochs=1, batch_size=32, minutes=1, episodes=20),
+        "cpu": dict(image_size=96, n_images=None, epochs=20, batch_size=32, minutes=15, episodes=300),
+        "full": dict(image_size=112, n_images=None, epochs=40, batch_size=64, minutes=120, episodes=1000),
+    },
+    "05_autoencoder_retrieval": {
+        "smoke": dict(image_size=32, n_images=300, epochs=1, batch_size=64, minutes=1),
+        "cpu": dict(image_size=32, n_images=None, epochs=40, batch_size=64, minutes=15),
+        "full": dict(image_size=32, n_images=None, epochs=25, batch_size=128, minutes=30),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The resolved settings of one notebook run."""
+
+    name: str
+    notebook: str
+    requested: str
+    image_size: int
+    n_images: int | None
+    epochs: int
+    batch_size: int
+    minutes: float
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, key: str) -> Any:
+        extra = object.__getattribute__(self, "extra")
+        if key in extra:
+            return extra[key]
+        raise AttributeError(f"profile {self.name!r} of {self.notebook!r} has no setting {key!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return every setting as one flat dict (for printing and metrics)."""
+        common = {k: getattr(self, k) for k in ("name", "notebook", "requested", "image_size",
+                                                 "n_images", "epochs", "batch_size", "minutes")}
+        return {**common, **dict(self.extra)}
+
+    def describe(self) -> str:
+        """Return a short human summary of what this profile will run."""
+        images = "all" if self.n_images is None else str(self.n_images)
+        knobs = ", ".join(f"{k}={v}" for k, v in self.extra.items())
+        auto = f" (auto -> {self.name})" if self.requested == "auto" else ""
+        text = (f"profile {self.name}{auto} for {self.notebook}: {self.image_size}px images, "
+                f"{images} images, {self.epochs} epochs, batch {self.batch_size}, "
+                f"budget about {self.minutes:g} min")
+        return f"{text}, {knobs}" if knobs else text
+
+
+def gpu_count() -> int:
+    """Return how many GPUs TensorFlow can see (0 when TensorFlow is not importable)."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return 0
+    return len(tf.config.list_physical_devices("GPU"))
+
+
+def resolve_profile_name(name: str | None = None, *, gpus: int | None = None) -> str:
+    """Return the concrete profile name for a parameter value, ``COURSE_PROFILE`` or ``auto``.
+
+    Raises:
+        ValueError: the name is not one of smoke, cpu, full or auto.
+    """
+    requested = name or os.environ.get(ENV_VAR) or "auto"
+    requested = requested.strip().lower()
+    if requested not in PROFILE_NAMES:
+        raise ValueError(f"unknown profile {requested!r}: choose {', '.join(PROFILE_NAMES[:-1])} "
+                         f"or {PROFILE_NAMES[-1]}")
+    if requested != "auto":
+        return requested
+    return "full" if (gpu_count() if gpus is None else gpus) > 0 else "cpu"
+
+
+def get_profile(name: str | None, notebook: str, *, gpus: int | None = None,
+                **overrides: Any) -> Profile:
+    """Return the profile of ``notebook``; keyword overrides that are not None replace settings.
+
+    Raises:
+        ValueError: unknown profile name, unknown notebook or unknown override key.
+    """
+    if notebook not in SETTINGS:
+        raise ValueError(f"unknown notebook {notebook!r}: choose one of {', '.join(SETTINGS)}")
+    requested = (name or os.environ.get(ENV_VAR) or "auto").strip().lower()
+    concrete = resolve_profile_name(requested, gpus=gpus)
+    settings = dict(SETTINGS[notebook][concrete])
+    unknown = set(overrides) - set(settings)
+    if unknown:
+        raise ValueError(f"unknown setting(s) {', '.join(sorted(unknown))} for {notebook}: "
+                         f"choose from {', '.join(sorted(settings))}")
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    common = {k: settings.pop(k) for k in ("image_size", "n_images", "epochs", "batch_size",
+                                           "minutes")}
+    return Profile(name=concrete, notebook=notebook, requested=requested, **common,
+                   extra=MappingProxyType(settings))
+
+
+def distribution_strategy():
+    """Return a MirroredStrategy over every GPU when there are several, else the default strategy."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy([g.name for g in gpus])
+    return tf.distribute.get_strategy()
