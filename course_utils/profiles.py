@@ -141,3 +141,19 @@ def distribution_strategy():
     if len(gpus) > 1:
         return tf.distribute.MirroredStrategy([g.name for g in gpus])
     return tf.distribute.get_strategy()
+
+
+def runtime_report(profile: Profile) -> str:
+    """Return the TensorFlow/Keras versions and devices, warning when ``full`` runs without a GPU."""
+    import keras
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    lines = [f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+             f"{len(gpus)} GPU(s){': ' + ', '.join(g.name for g in gpus) if gpus else ''}"]
+    if int(keras.__version__.split(".")[0]) < 3:
+        lines.append("WARNING: this course needs Keras 3; run `pip install -U keras` and restart.")
+    if profile.name == "full" and not gpus:
+        lines.append(f"WARNING: profile 'full' without a GPU will take far longer than its "
+                     f"{profile.minutes:g}-minute budget; use PROFILE='cpu' on a laptop.")
+    return "\n".join(lines)

@@ -1,0 +1,196 @@
+"""Figures the notebooks share: pairs, image grids, training history, ROC, distance histograms.
+
+Every function builds its own figure and returns it, so it works headless (Agg) in tests and
+papermill runs and shows inline in Jupyter.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+PAIR_NAMES = {0: "similar", 1: "dissimilar"}
+
+
+def _show(ax, image: np.ndarray, title: str | None = None) -> None:
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 1)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0,
+              vmax=255 if image.dtype == np.uint8 else 1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+
+
+def show_images(images: Sequence[np.ndarray], titles: Sequence[str] | None = None,
+                ncols: int = 8, size: float = 1.6, title: str | None = None) -> Figure:
+    """Draw images in a grid with optional per-image titles."""
+    n = len(images)
+    if n == 0:
+        raise ValueError("no images to show")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.4),
+                             squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    for i, ax in enumerate(axes.ravel()[:n]):
+        _show(ax, images[i], titles[i] if titles is not None else None)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_pairs(left: Sequence[np.ndarray], right: Sequence[np.ndarray],
+               labels: Sequence[int] | None = None, scores: Sequence[float] | None = None,
+               names: Mapping[int, str] = PAIR_NAMES, title: str | None = None,
+               size: float = 1.8) -> Figure:
+    """Draw pairs as columns (left image above right image), captioned by label and score."""
+    n = len(left)
+    if n == 0 or n != len(right):
+        raise ValueError(f"need the same, non-zero number of left and right images, got "
+                         f"{len(left)} and {len(right)}")
+    fig, axes = plt.subplots(2, n, figsize=(size * n, 2 * size + 0.6), squeeze=False)
+    for i in range(n):
+        caption = []
+        if labels is not None:
+            caption.append(names.get(int(labels[i]), str(labels[i])))
+        if scores is not None:
+            caption.append(f"{scores[i]:.3f}")
+        _show(axes[0, i], left[i], " ".join(caption) or None)
+        _show(axes[1, i], right[i])
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history: Mapping[str, Sequence[float]], title: str = "Training history") -> Figure:
+    """Plot every metric of a Keras ``History.history`` against epochs, train and val together."""
+    history = getattr(history, "history", history)
+    names = [k for k in history if not k.startswith("val_")]
+    if not names:
+        raise ValueError("the history holds no metric")
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        epochs = np.arange(1, len(history[name]) + 1)
+        ax.plot(epochs, history[name], marker="o", label="train")
+        if f"val_{name}" in history:
+            ax.plot(epochs, history[f"val_{name}"], marker="o", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_roc(curves: Mapping[str, tuple[Sequence[float], Sequence[bool]]],
+             title: str = "ROC curve (similar = positive)") -> Figure:
+    """Plot ROC curves of distance scores, one per model: {name: (distances, is_similar)}."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    for name, (distances, is_similar) in curves.items():
+        scores = -np.asarray(distances, dtype=float)
+        fpr, tpr, _ = roc_curve(is_similar, scores)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(is_similar, scores):.3f})")
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="chance")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_distance_histogram(distances: Sequence[float], is_similar: Sequence[bool],
+                            threshold: float | None = None,
+                            title: str = "Distances by pair label") -> Figure:
+    """Plot the distance distribution of similar and dissimilar pairs, with the threshold."""
+    import seaborn as sns
+
+    distances = np.asarray(distances, dtype=float)
+    is_similar = np.asarray(is_similar, dtype=bool)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    kinds = np.where(is_similar, "similar", "dissimilar")
+    sns.histplot(x=distances, hue=kinds, hue_order=["similar", "dissimilar"], bins=40,
+                 element="step", stat="density", common_norm=False, ax=ax)
+    if threshold is not None:
+        ax.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.3f}")
+        ax.text(threshold, ax.get_ylim()[1] * 0.95, f" threshold {threshold:.3f}", fontsize=8,
+                va="top")
+    ax.set_xlabel("distance")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion(matrix: np.ndarray, labels: Sequence[str], title: str = "Confusion matrix",
+                   normalize: bool = False) -> Figure:
+    """Draw a confusion matrix (rows: truth, columns: prediction) as an annotated heat map."""
+    import seaborn as sns
+
+    matrix = np.asarray(matrix, dtype=float)
+    if normalize:
+        matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    side = max(3.5, 0.45 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(side, side * 0.85))
+    sns.heatmap(matrix, annot=True, fmt=".2f" if normalize else ".0f", cmap="Blues",
+                xticklabels=labels, yticklabels=labels, cbar=False, ax=ax)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_retrieval(queries: Sequence[np.ndarray], results: Sequence[Sequence[np.ndarray]],
+                   hits: Sequence[Sequence[bool]] | None = None,
+                   query_titles: Sequence[str] | None = None, size: float = 1.3,
+                   title: str | None = None) -> Figure:
+    """Draw one row per query: the query, then its ranked results framed green (hit) or red."""
+    n, k = len(queries), max(len(r) for r in results)
+    fig, axes = plt.subplots(n, k + 1, figsize=(size * (k + 1), size * n + 0.4), squeeze=False)
+    for row in range(n):
+        _show(axes[row, 0], queries[row], query_titles[row] if query_titles else "query")
+        for col in range(k):
+            ax = axes[row, col + 1]
+            if col >= len(results[row]):
+                ax.axis("off")
+                continue
+            _show(ax, results[row][col], f"#{col + 1}")
+            if hits is not None:
+                colour = "tab:green" if hits[row][col] else "tab:red"
+                for spine in ax.spines.values():
+                    spine.set_edgecolor(colour)
+                    spine.set_linewidth(3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_bars(values: Mapping[str, float], title: str, xlabel: str = "",
+              reference: float | None = None) -> Figure:
+    """Draw a horizontal bar per named value, optionally with a reference line."""
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(values) + 1))
+    names = list(values)
+    ax.barh(names, [values[n] for n in names], color="tab:blue")
+    for i, name in enumerate(names):
+        ax.text(values[name], i, f" {values[name]:.3g}", va="center", fontsize=8)
+    if reference is not None:
+        ax.axvline(reference, color="black", linestyle="--")
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

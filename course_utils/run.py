@@ -1,0 +1,245 @@
+"""Run course notebooks non-interactively with papermill: the instructor's and CI's tool.
+
+    python -m course_utils.run                       # every notebook, default profile
+    python -m course_utils.run 01 03 --profile smoke --data-dir /srv/course-data -p SEED 1
+
+Each notebook is executed into the output folder with its metrics JSON beside it; one summary
+table (notebook, profile, status, minutes, headline metrics) is printed and saved as CSV and
+Markdown. A failing notebook does not stop the others; the table names its failing cell and the
+exit status is non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+HEADLINE = {
+    "01_satellite_pairs": ["n_tiles", "seed_val_leaked_fraction", "memory_ratio"],
+    "02_contrastive_siamese": ["test_accuracy_no_identical", "roc_auc", "hard_test_accuracy"],
+    "03_vgg16_omniglot": ["one_shot_20way_accuracy", "siamese_20way_accuracy",
+                          "nn_baseline_accuracy"],
+    "04_plant_disease": ["fewshot_1shot_accuracy", "fewshot_5shot_accuracy", "verification_auc"],
+    "05_autoencoder_retrieval": ["reconstruction_mse", "precision_at_5", "ann_recall_at_10"],
+}
+
+
+@dataclass
+class NotebookResult:
+    """What one notebook run produced."""
+
+    notebook: str
+    profile: str
+    status: str
+    seconds: float
+    output: Path
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def available_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """Return the course notebooks (``NN_name.ipynb``) in ``folder``, in course order."""
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def select_notebooks(names: Sequence[str], folder: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """Return the notebooks named by number (``01``), stem or file name; all when none are named.
+
+    Raises:
+        ValueError: a name matches no notebook, or several.
+    """
+    notebooks = available_notebooks(folder)
+    if not names:
+        return notebooks
+    chosen = []
+    for name in names:
+        key = Path(name).name.removesuffix(".ipynb")
+        matches = [p for p in notebooks if p.stem == key or p.stem.split("_")[0] == key.zfill(2)]
+        if len(matches) != 1:
+            known = ", ".join(p.stem for p in notebooks)
+            raise ValueError(f"unknown notebook {name!r}: choose from {known}" if not matches
+                             else f"notebook name {name!r} is ambiguous: {matches}")
+        chosen.append(matches[0])
+    return chosen
+
+
+def parse_value(text: str) -> Any:
+    """Turn a command-line parameter into a Python value (number, bool, None, tuple) or keep text."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, unset) environment variables for the kernels started inside the block."""
+    saved = {k: os.environ.get(k) for k in values}
+    try:
+        for key, value in values.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def failing_cell(notebook: Path, error: BaseException) -> str:
+    """Describe the cell that failed: its number, the section it sits in and the error."""
+    index = getattr(error, "cell_index", None)
+    if index is None:
+        return f"{type(error).__name__}: {error}"
+    import nbformat
+
+    cells = nbformat.read(notebook, as_version=4).cells
+    section = next((line.lstrip("#").strip() for cell in reversed(cells[:index])
+                    if cell.cell_type == "markdown"
+                    for line in cell.source.splitlines() if line.startswith("#")), "")
+    where = f"cell {index}" + (f" in section '{section}'" if section else "")
+    return f"{where}: {getattr(error, 'ename', '')}: {getattr(error, 'evalue', '')}".strip()
+
+
+def run_notebook(notebook: Path, output_dir: Path, profile: str | None = None,
+                 parameters: Mapping[str, Any] | None = None,
+                 cell_timeout: int | None = None) -> NotebookResult:
+    """Execute one notebook with papermill into ``output_dir``; never raises on notebook errors."""
+    import papermill
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    output = output_dir / notebook.name
+    metrics_path = output_dir / f"{notebook.stem}.metrics.json"
+    metrics_path.unlink(missing_ok=True)
+    params = {**(parameters or {}), "METRICS_PATH": str(metrics_path)}
+    if profile:
+        params["PROFILE"] = profile
+    start = time.perf_counter()
+    status, error = "ok", ""
+    try:
+        papermill.execute_notebook(str(notebook), str(output), parameters=params,
+                                   cwd=str(notebook.parent), progress_bar=False,
+                                   execution_timeout=cell_timeout, kernel_name="python3")
+    except Exception as exc:  # a failing notebook must not stop the others
+        status, error = "failed", failing_cell(notebook, exc)
+    seconds = time.perf_counter() - start
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    if status == "ok" and not metrics:
+        status, error = "failed", f"the notebook wrote no metrics to {metrics_path}"
+    return NotebookResult(notebook.stem, metrics.get("profile", profile or "auto"), status, seconds,
+                          output, metrics, error)
+
+
+def run_course(notebooks: Sequence[Path], output_dir: Path, profile: str | None = None,
+               data_dir: str | None = None, parameters: Mapping[str, Any] | None = None,
+               offline: bool | None = None, cell_timeout: int | None = None,
+               echo=None) -> list[NotebookResult]:
+    """Run notebooks one after the other; ``data_dir`` becomes the kernels' ``COURSE_DATA_DIR``."""
+    env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    if data_dir is not None:
+        env["COURSE_DATA_DIR"] = str(Path(data_dir).expanduser().resolve())
+    if offline is not None:
+        env["COURSE_OFFLINE"] = "1" if offline else None
+    results = []
+    with environment(env):
+        for notebook in notebooks:
+            if echo:
+                echo(f"running {notebook.name} ...")
+            result = run_notebook(notebook, output_dir, profile, parameters, cell_timeout)
+            if echo:
+                echo(f"  {result.status} in {result.seconds / 60:.1f} min"
+                     + (f": {result.error}" if result.error else ""))
+            results.append(result)
+    return results
+
+
+def summary_table(results: Sequence[NotebookResult]):
+    """Return one row per run: notebook, profile, status, minutes, headline metrics, error."""
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        row = {"notebook": r.notebook, "profile": r.profile, "status": r.status,
+               "minutes": round(r.seconds / 60, 2)}
+        for key in HEADLINE.get(r.notebook, []):
+            value = r.metrics.get(key, "")
+            row[key] = round(value, 4) if isinstance(value, float) else value
+        row["error"] = r.error
+        rows.append(row)
+    return pd.DataFrame(rows).fillna("")
+
+
+def write_summary(results: Sequence[NotebookResult], output_dir: Path) -> str:
+    """Save the summary as ``summary.csv`` and ``summary.md`` in ``output_dir``; return the Markdown."""
+    table = summary_table(results)
+    table.to_csv(output_dir / "summary.csv", index=False)
+    markdown = table.to_markdown(index=False)
+    (output_dir / "summary.md").write_text(markdown + "\n")
+    return markdown
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line interface."""
+    parser = argparse.ArgumentParser(prog="python -m course_utils.run",
+                                     description="Run course notebooks with papermill.")
+    parser.add_argument("notebooks", nargs="*", help="numbers or names (default: all)")
+    parser.add_argument("--profile", help="smoke, cpu, full or auto (default: $COURSE_PROFILE "
+                                          "or auto)")
+    parser.add_argument("--data-dir", help="data root laid out like shared/data (one folder per "
+                                           "dataset); becomes COURSE_DATA_DIR; may be read-only")
+    parser.add_argument("--output", default=None, help="folder for executed notebooks, metrics "
+                                                       "and the summary (default: runs/<time>)")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"), help="notebook parameter, repeatable")
+    parser.add_argument("--offline", action="store_true", help="never download (COURSE_OFFLINE=1)")
+    parser.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell")
+    parser.add_argument("--list", action="store_true", help="list the notebooks and exit")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (1 when any notebook failed)."""
+    args = build_parser().parse_args(argv)
+    if args.list:
+        print("\n".join(p.stem for p in available_notebooks()))
+        return 0
+    try:
+        from .profiles import resolve_profile_name
+
+        if args.profile:
+            resolve_profile_name(args.profile, gpus=0)
+        notebooks = select_notebooks(args.notebooks)
+        if args.data_dir and not Path(args.data_dir).expanduser().is_dir():
+            raise ValueError(f"--data-dir {args.data_dir!r} does not exist or is not a folder")
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    output = Path(args.output or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
+    parameters = {name: parse_value(value) for name, value in args.parameter}
+    results = run_course(notebooks, output, args.profile, args.data_dir, parameters,
+                         True if args.offline else None, args.cell_timeout, echo=print)
+    print()
+    print(write_summary(results, output))
+    print(f"\nexecuted notebooks, metrics and summary in {output}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Shared fixtures: where the real-format data slices live, and running notebooks once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+NOTEBOOK_RUNS = Path(os.environ.get("COURSE_TEST_RUNS", REPO / "build" / "notebook-runs"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real-format data slices (../shared/data); skip when they are not beside the repo."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real-format data slices not found at {SHARED_DATA} (../shared/data "
+                    f"beside the repository)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def run_notebook(shared_data: Path):
+    """Execute a notebook under ``smoke`` on the shared data, offline, once per session.
+
+    ``run_notebook("01_satellite_pairs", SEED=1)`` returns a ``NotebookResult`` whose ``metrics``
+    came from the METRICS_PATH the notebook wrote and whose ``output`` is the executed copy (left
+    in build/notebook-runs for nbval-lax and for people to look at).
+    """
+    from course_utils.run import NOTEBOOKS_DIR, run_course
+
+    cache: dict = {}
+
+    def run(name: str, **parameters):
+        key = (name, tuple(sorted(parameters.items())))
+        if key not in cache:
+            suffix = "-".join(f"{k}={v}" for k, v in sorted(parameters.items()))
+            output = NOTEBOOK_RUNS / (f"{name}-{suffix}" if suffix else "")
+            [result] = run_course([NOTEBOOKS_DIR / f"{name}.ipynb"], output, "smoke",
+                                  str(shared_data), parameters, offline=True)
+            cache[key] = result
+        result = cache[key]
+        assert result.ok, f"{name} failed under smoke: {result.error}"
+        return result
+
+    return run
