@@ -21,9 +21,12 @@ ENV_VAR = "COURSE_PROFILE"
 # the notebook's own knobs. ``minutes`` is the wall-time budget on the machine the profile targets.
 SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
     "01_satellite_pairs": {
-        "smoke": dict(image_size=64, n_images=60, epochs=0, batch_size=32, minutes=0.5),
-        "cpu": dict(image_size=128, n_images=None, epochs=0, batch_size=32, minutes=2),
-        "full": dict(image_size=128, n_images=None, epochs=0, batch_size=32, minutes=5),
+        "smoke": dict(image_size=64, n_images=60, epochs=0, batch_size=32, minutes=0.5,
+                      benchmark_images=150),
+        "cpu": dict(image_size=128, n_images=None, epochs=0, batch_size=32, minutes=2,
+                    benchmark_images=2000),
+        "full": dict(image_size=128, n_images=None, epochs=0, batch_size=32, minutes=5,
+                     benchmark_images=2000),
     },
     "02_contrastive_siamese": {
         "smoke": dict(image_size=32, n_images=60, epochs=1, batch_size=32, minutes=1),

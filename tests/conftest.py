@@ -49,3 +49,24 @@ def run_notebook(shared_data: Path):
         return result
 
     return run
+
+
+def notebook_namespace(name: str, tag: str = "teach") -> dict:
+    """Execute the code cells tagged ``tag`` of a notebook and return their namespace.
+
+    Teaching code (layers, losses, models) lives in the notebooks where students read it; tagging
+    those cells lets the tests import exactly what students see instead of a copy.
+    """
+    import nbformat
+
+    from course_utils.run import NOTEBOOKS_DIR
+
+    notebook = nbformat.read(NOTEBOOKS_DIR / f"{name}.ipynb", as_version=4)
+    cells = [c for c in notebook.cells
+             if c.cell_type == "code" and tag in c.get("metadata", {}).get("tags", [])]
+    if not cells:
+        raise LookupError(f"{name}.ipynb has no code cells tagged {tag!r}")
+    namespace: dict = {"__name__": f"notebook_{name}"}
+    for cell in cells:
+        exec(compile(cell.source, f"{name}.ipynb[{tag}]", "exec"), namespace)
+    return namespace
