@@ -181,4 +181,4 @@ def results_table(rows: Sequence[Mapping[str, Any]]):
     """Return a results table (pandas DataFrame) from rows of {"model"/"source", metric: value}."""
     import pandas as pd
 
-    return pd.DataFrame(list(rows)).fillna("")
+    return pd.DataFrame(list(rows)).astype(object).fillna("")

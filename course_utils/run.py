@@ -103,18 +103,24 @@ def environment(values: Mapping[str, str | None]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def failing_cell(notebook: Path, error: BaseException) -> str:
-    """Describe the cell that failed: its number, the section it sits in and the error."""
+def failing_cell(executed: Path, error: BaseException) -> str:
+    """Describe the cell that failed: its number in the source notebook, its section and the error.
+
+    ``executed`` is papermill's output copy, which it writes even when a cell fails; its injected
+    parameters cell is not counted, so the number matches the notebook a student opens.
+    """
     index = getattr(error, "cell_index", None)
-    if index is None:
+    if index is None or not executed.exists():
         return f"{type(error).__name__}: {error}"
     import nbformat
 
-    cells = nbformat.read(notebook, as_version=4).cells
+    cells = nbformat.read(executed, as_version=4).cells
+    injected = [i for i, c in enumerate(cells) if "injected-parameters" in c.metadata.get("tags", [])]
+    number = index + 1 - sum(1 for i in injected if i < index)  # 1-based, as people count
     section = next((line.lstrip("#").strip() for cell in reversed(cells[:index])
                     if cell.cell_type == "markdown"
                     for line in cell.source.splitlines() if line.startswith("#")), "")
-    where = f"cell {index}" + (f" in section '{section}'" if section else "")
+    where = f"cell {number}" + (f" in section '{section}'" if section else "")
     return f"{where}: {getattr(error, 'ename', '')}: {getattr(error, 'evalue', '')}".strip()
 
 
@@ -138,7 +144,7 @@ def run_notebook(notebook: Path, output_dir: Path, profile: str | None = None,
                                    cwd=str(notebook.parent), progress_bar=False,
                                    execution_timeout=cell_timeout, kernel_name="python3")
     except Exception as exc:  # a failing notebook must not stop the others
-        status, error = "failed", failing_cell(notebook, exc)
+        status, error = "failed", failing_cell(output, exc)
     seconds = time.perf_counter() - start
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     if status == "ok" and not metrics:
@@ -183,7 +189,7 @@ def summary_table(results: Sequence[NotebookResult]):
             row[key] = round(value, 4) if isinstance(value, float) else value
         row["error"] = r.error
         rows.append(row)
-    return pd.DataFrame(rows).fillna("")
+    return pd.DataFrame(rows).astype(object).fillna("")
 
 
 def write_summary(results: Sequence[NotebookResult], output_dir: Path) -> str:

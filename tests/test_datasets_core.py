@@ -1,0 +1,130 @@
+"""The shared data layer: where data lives, reading folders, bad input, offline downloads."""
+
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from course_utils.datasets import core
+from course_utils.datasets.core import DataError, DataUnavailableError
+
+
+def write_image(path, colour=(200, 10, 10), size=(20, 16)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+def test_data_dir_wins_over_course_data_dir(tmp_path, monkeypatch):
+    root, mine = tmp_path / "root", tmp_path / "mine"
+    (root / "satellite").mkdir(parents=True)
+    mine.mkdir()
+    monkeypatch.setenv("COURSE_DATA_DIR", str(root))
+    assert core.local_dataset_dir("satellite") == root / "satellite"
+    assert core.local_dataset_dir("satellite", mine) == mine
+    assert core.local_dataset_dir("omniglot") is None
+
+
+def test_missing_data_dir_is_named(tmp_path):
+    with pytest.raises(DataError, match="DATA_DIR .*nowhere.* does not exist"):
+        core.local_dataset_dir("satellite", tmp_path / "nowhere")
+
+
+def test_class_folders_become_labels(tmp_path):
+    write_image(tmp_path / "forest" / "a.jpg", (0, 120, 0))
+    write_image(tmp_path / "forest" / "b.png", (0, 130, 0))
+    write_image(tmp_path / "river" / "c.tif", (0, 0, 200))
+    images = core.load_image_folder(tmp_path, size=8)
+    assert images.images.shape == (3, 8, 8, 3) and images.images.dtype == np.uint8
+    assert images.class_names == ["forest", "river"]
+    assert images.labels.tolist() == [0, 0, 1]
+    assert images.images[2, 4, 4].tolist() == [0, 0, 200]
+
+
+def test_flat_folder_and_grayscale(tmp_path):
+    write_image(tmp_path / "a.png")
+    images = core.load_image_folder(tmp_path, size=None, mode="L")
+    assert images.images.shape == (1, 16, 20)
+    assert images.class_names == [tmp_path.name]
+
+
+def test_empty_folder_and_mixed_layout_are_refused(tmp_path):
+    with pytest.raises(DataError, match="no image files"):
+        core.load_image_folder(tmp_path, size=8)
+    write_image(tmp_path / "a.png")
+    write_image(tmp_path / "forest" / "b.png")
+    with pytest.raises(DataError, match="mixes 1 image file.*1 folder"):
+        core.load_image_folder(tmp_path, size=8)
+
+
+def test_unknown_class_is_named(tmp_path):
+    write_image(tmp_path / "forest" / "a.png")
+    with pytest.raises(DataError, match="class folder.*desert.*not found"):
+        core.load_image_folder(tmp_path, size=8, classes=["forest", "desert"])
+
+
+def test_one_corrupt_image_is_skipped_named_and_counted(tmp_path):
+    for i in range(3):
+        write_image(tmp_path / f"good{i}.png")
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 this is not a jpeg")
+    with pytest.warns(UserWarning, match=r"skipped 1 unreadable image file\(s\): .*broken\.jpg"):
+        images = core.load_image_folder(tmp_path, size=8)
+    assert len(images) == 3 and images.skipped == [str(tmp_path / "broken.jpg")]
+    assert all("good" in p for p in images.paths)
+
+
+def test_only_corrupt_images_is_an_error(tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(DataError, match="none of the 1 image"):
+            core.load_image_folder(tmp_path, size=8)
+
+
+def test_images_of_different_sizes_need_a_size(tmp_path):
+    write_image(tmp_path / "a.png", size=(10, 10))
+    write_image(tmp_path / "b.png", size=(12, 10))
+    with pytest.raises(DataError, match="pass an image size"):
+        core.load_image_folder(tmp_path, size=None)
+
+
+def test_limit_is_balanced_over_classes_and_seeded(tmp_path):
+    for name in ("a", "b"):
+        for i in range(6):
+            write_image(tmp_path / name / f"{i}.png", (i * 40, 0, 0))
+    first = core.load_image_folder(tmp_path, size=4, limit=4, seed=1)
+    again = core.load_image_folder(tmp_path, size=4, limit=4, seed=1)
+    assert np.bincount(first.labels).tolist() == [2, 2]
+    assert first.paths == again.paths
+
+
+def test_offline_without_cache_fails_fast_and_says_why(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    with pytest.raises(DataUnavailableError, match="not in the cache.*COURSE_OFFLINE=1"):
+        core.fetch("https://example.org/data.zip", None, "data.zip", "demo")
+
+
+def test_cached_file_is_used_offline_only_when_its_checksum_matches(tmp_path, monkeypatch):
+    import hashlib
+
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    cached = tmp_path / "demo" / "data.zip"
+    cached.parent.mkdir()
+    cached.write_bytes(b"payload")
+    digest = hashlib.sha256(b"payload").hexdigest()
+    assert core.fetch("https://example.org/data.zip", digest, "data.zip", "demo") == cached
+    with pytest.raises(DataUnavailableError):
+        core.fetch("https://example.org/data.zip", "0" * 64, "data.zip", "demo")
+
+
+def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    assert core.cache_dir() == tmp_path / "cache"
+
+
+def test_synthetic_banner_is_loud():
+    banner = core.announce_synthetic("satellite tiles", "offline")
+    assert "SYNTHETIC STAND-IN" in banner and "offline" in banner and banner.count("\n") >= 3

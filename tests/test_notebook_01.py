@@ -1,0 +1,39 @@
+"""Notebook 01 executed under smoke on the shared AID slice, and its metrics checked."""
+
+import pytest
+
+pytestmark = pytest.mark.notebook
+
+NAME = "01_satellite_pairs"
+
+
+def test_notebook_01_runs_and_reports_its_numbers(run_notebook):
+    result = run_notebook(NAME)
+    m = result.metrics
+    assert m["notebook"] == NAME and m["profile"] == "smoke"
+    assert any("satellite" in source for source in m["sources"].values())
+    assert m["n_tiles"] == 60 and m["n_views"] == 3 * m["n_tiles"]
+    assert m["train_pairs"] > m["val_pairs"] > 0 and m["test_pairs"] > 0
+    assert m["seed_identical_fraction"] == pytest.approx(1 / 3)
+    assert m["seed_val_leaked_fraction"] > 0.9  # the seed's split leaks
+    assert m["val_leaked_fraction"] == 0 and m["test_leaked_fraction"] == 0
+    assert m["memory_ratio"] > 1 and m["speedup"] > 0
+
+
+def test_notebook_01_shows_pictures(run_notebook):
+    import nbformat
+
+    executed = nbformat.read(run_notebook(NAME).output, as_version=4)
+    images = sum("image/png" in out.get("data", {}) for cell in executed.cells
+                 if cell.cell_type == "code" for out in cell.outputs)
+    assert images >= 5
+
+
+def test_notebook_01_falls_back_loudly_without_data(tmp_path):
+    from course_utils.run import NOTEBOOKS_DIR, run_course
+
+    [result] = run_course([NOTEBOOKS_DIR / f"{NAME}.ipynb"], tmp_path, "smoke",
+                          str(tmp_path), offline=True)
+    assert result.ok, result.error
+    assert "synthetic" in " ".join(result.metrics["sources"].values())
+    assert "SYNTHETIC STAND-IN" in result.output.read_text()

@@ -1,0 +1,78 @@
+"""Plots work headless (Agg), return their figure and draw what they are given."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from course_utils import plotting
+
+RNG = np.random.default_rng(0)
+IMAGES = RNG.integers(0, 256, (5, 8, 8, 3), dtype=np.uint8)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_show_images_draws_one_axis_per_image_and_titles():
+    fig = plotting.show_images(IMAGES, [f"tile {i}" for i in range(5)], ncols=3)
+    assert isinstance(fig, Figure)
+    visible = [ax for ax in fig.axes if ax.images]
+    assert len(visible) == 5 and visible[4].get_title() == "tile 4"
+    with pytest.raises(ValueError, match="no images"):
+        plotting.show_images([])
+
+
+def test_show_pairs_captions_labels_and_scores():
+    fig = plotting.show_pairs(IMAGES[:2], IMAGES[2:4], labels=[0, 1], scores=[0.1, 0.9])
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles[0].endswith("0.100") and titles[1].endswith("0.900")
+    assert titles[0] != titles[1]
+    with pytest.raises(ValueError, match="same, non-zero number"):
+        plotting.show_pairs(IMAGES[:2], IMAGES[:1])
+
+
+def test_grayscale_and_float_images_are_drawn():
+    gray = RNG.random((2, 8, 8), dtype=np.float32)
+    fig = plotting.show_images(gray)
+    assert fig.axes[0].images[0].get_cmap().name == "gray"
+
+
+def test_plot_history_pairs_train_and_validation():
+    fig = plotting.plot_history({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "accuracy": [0.5, 0.8]})
+    assert len(fig.axes) == 2
+    assert [len(line.get_xdata()) for line in fig.axes[0].lines] == [2, 2]
+    with pytest.raises(ValueError, match="no metric"):
+        plotting.plot_history({})
+
+
+def test_plot_roc_labels_the_auc():
+    fig = plotting.plot_roc({"model": ([0.1, 0.2, 0.8, 0.9], [True, True, False, False])})
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[0] == "model (AUC 1.000)"
+
+
+def test_distance_histogram_marks_the_threshold():
+    distances = np.concatenate([RNG.normal(0.2, 0.05, 50), RNG.normal(0.8, 0.05, 50)])
+    fig = plotting.plot_distance_histogram(distances, np.arange(100) < 50, threshold=0.5)
+    assert any(np.allclose(line.get_xdata(), 0.5) for line in fig.axes[0].lines)
+
+
+def test_confusion_matrix_annotates_counts_and_normalises():
+    fig = plotting.plot_confusion(np.array([[3, 1], [0, 4]]), ["a", "b"], normalize=True)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["0.75", "0.25", "0.00", "1.00"]
+
+
+def test_show_retrieval_frames_hits_and_misses():
+    fig = plotting.show_retrieval(IMAGES[:1], [IMAGES[1:4]], hits=[[True, False, True]])
+    colours = [ax.spines["top"].get_edgecolor() for ax in fig.axes[1:]]
+    assert colours[0] != colours[1] and colours[0] == colours[2]
+
+
+def test_plot_bars_writes_values():
+    fig = plotting.plot_bars({"seed": 0.75, "ours": 0.99}, "accuracy", reference=0.955)
+    assert [t.get_text().strip() for t in fig.axes[0].texts] == ["0.75", "0.99"]

@@ -1,0 +1,83 @@
+"""Run profiles: names, precedence, overrides, errors and the distribution strategy."""
+
+import pytest
+
+from course_utils import profiles
+from course_utils.profiles import get_profile, resolve_profile_name
+
+
+def test_every_notebook_defines_every_concrete_profile():
+    for notebook, table in profiles.SETTINGS.items():
+        assert set(table) == set(profiles.CONCRETE_PROFILES), notebook
+        for name, settings in table.items():
+            assert {"image_size", "n_images", "epochs", "batch_size", "minutes"} <= set(settings)
+
+
+def test_smoke_profiles_fit_the_five_minute_course_budget():
+    total = sum(table["smoke"]["minutes"] for table in profiles.SETTINGS.values())
+    assert total <= 5
+    assert all(table["cpu"]["minutes"] <= 15 for table in profiles.SETTINGS.values())
+
+
+def test_parameter_beats_environment_beats_auto(monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")
+    assert resolve_profile_name("cpu", gpus=0) == "cpu"
+    assert resolve_profile_name(None, gpus=0) == "smoke"
+    monkeypatch.delenv("COURSE_PROFILE")
+    assert resolve_profile_name(None, gpus=0) == "cpu"
+
+
+@pytest.mark.parametrize("gpus, expected", [(0, "cpu"), (1, "full"), (4, "full")])
+def test_auto_picks_full_only_with_a_gpu(gpus, expected):
+    assert resolve_profile_name("auto", gpus=gpus) == expected
+
+
+def test_unknown_profile_lists_the_valid_names(monkeypatch):
+    with pytest.raises(ValueError, match="unknown profile 'fast'.*smoke, cpu, full or auto"):
+        resolve_profile_name("fast")
+    monkeypatch.setenv("COURSE_PROFILE", "gpu")
+    with pytest.raises(ValueError, match="unknown profile 'gpu'"):
+        get_profile(None, "01_satellite_pairs")
+
+
+def test_profile_is_plain_data_with_the_notebooks_own_knobs():
+    profile = get_profile("smoke", "03_vgg16_omniglot", gpus=0)
+    assert profile.name == "smoke" and profile.requested == "smoke"
+    assert profile.width == profiles.SETTINGS["03_vgg16_omniglot"]["smoke"]["width"]
+    assert profile.as_dict()["width"] == profile.width
+    assert "smoke" in profile.describe() and "width=" in profile.describe()
+    with pytest.raises(AttributeError, match="no setting 'colour'"):
+        profile.colour
+
+
+def test_overrides_replace_settings_but_none_keeps_the_profile_value():
+    profile = get_profile("cpu", "02_contrastive_siamese", epochs=3, image_size=None)
+    assert profile.epochs == 3
+    assert profile.image_size == profiles.SETTINGS["02_contrastive_siamese"]["cpu"]["image_size"]
+
+
+def test_unknown_override_and_unknown_notebook_are_refused():
+    with pytest.raises(ValueError, match="unknown setting.*epoch"):
+        get_profile("cpu", "02_contrastive_siamese", epoch=3)
+    with pytest.raises(ValueError, match="unknown notebook '09_gan'"):
+        get_profile("cpu", "09_gan")
+
+
+def test_auto_is_reported_as_what_it_resolved_to():
+    profile = get_profile("auto", "01_satellite_pairs", gpus=0)
+    assert profile.name == "cpu" and "auto -> cpu" in profile.describe()
+
+
+def test_default_strategy_on_a_machine_without_several_gpus():
+    import tensorflow as tf
+
+    strategy = profiles.distribution_strategy()
+    assert strategy.num_replicas_in_sync == 1
+    assert not isinstance(strategy, tf.distribute.MirroredStrategy)
+
+
+def test_runtime_report_warns_about_full_without_a_gpu():
+    report = profiles.runtime_report(get_profile("full", "02_contrastive_siamese", gpus=1))
+    assert report.startswith("TensorFlow ") and "Keras 3." in report
+    if profiles.gpu_count() == 0:
+        assert "WARNING: profile 'full' without a GPU" in report

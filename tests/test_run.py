@@ -1,0 +1,114 @@
+"""The course runner: papermill execution, failing cells named, summary table, command line."""
+
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from course_utils import run
+
+WRITE_METRICS = """
+from course_utils.metrics import write_metrics
+write_metrics(METRICS_PATH, {"answer": ANSWER * 2}, notebook=NAME, profile=PROFILE, sources="test")
+"""
+
+
+def make_notebook(folder, name, body):
+    parameters = new_code_cell(f'PROFILE = "auto"\nMETRICS_PATH = None\nANSWER = 1\nNAME = "{name}"')
+    parameters.metadata["tags"] = ["parameters"]
+    notebook = new_notebook(cells=[new_markdown_cell(f"# {name}"), parameters, *body],
+                            metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                     "display_name": "Python 3"}})
+    path = folder / f"{name}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("notebooks")
+    good = make_notebook(folder, "01_good", [new_code_cell(WRITE_METRICS)])
+    bad = make_notebook(folder, "02_bad", [new_markdown_cell("## 2. Train the model"),
+                                           new_code_cell("x = 1"),
+                                           new_code_cell("raise RuntimeError('loss is NaN')")])
+    silent = make_notebook(folder, "03_silent", [new_code_cell("x = 1")])
+    output = tmp_path_factory.mktemp("runs")
+    results = run.run_course([good, bad, silent], output, "smoke", parameters={"ANSWER": 21},
+                             offline=True)
+    return folder, output, results
+
+
+def test_parameters_and_profile_reach_the_notebook(course):
+    _, output, results = course
+    good = results[0]
+    assert good.ok and good.metrics["answer"] == 42 and good.profile == "smoke"
+    assert (output / "01_good.ipynb").exists()
+    assert json.loads((output / "01_good.metrics.json").read_text())["answer"] == 42
+
+
+def test_a_failing_notebook_names_its_cell_and_the_others_still_run(course):
+    _, _, results = course
+    assert [r.status for r in results] == ["ok", "failed", "failed"]
+    assert "section '2. Train the model'" in results[1].error
+    assert "RuntimeError: loss is NaN" in results[1].error
+    assert "cell 5 " in results[1].error  # the fifth cell of the notebook as stored
+
+
+def test_a_notebook_that_writes_no_metrics_fails(course):
+    _, _, results = course
+    assert "wrote no metrics" in results[2].error
+
+
+def test_summary_is_saved_as_csv_and_markdown(course):
+    _, output, results = course
+    markdown = run.write_summary(results, output)
+    assert (output / "summary.csv").exists() and (output / "summary.md").read_text().strip() == markdown
+    assert "02_bad" in markdown and "failed" in markdown and "loss is NaN" in markdown
+
+
+def test_headline_metrics_appear_in_the_summary(tmp_path):
+    result = run.NotebookResult("02_contrastive_siamese", "cpu", "ok", 90.0, tmp_path,
+                                {"test_accuracy_no_identical": 0.991234, "roc_auc": 0.9999})
+    row = run.summary_table([result]).iloc[0]
+    assert row["minutes"] == 1.5 and row["test_accuracy_no_identical"] == 0.9912
+
+
+def test_notebook_selection_by_number_and_name():
+    names = [p.stem for p in run.available_notebooks()]
+    assert names == sorted(names) and "01_satellite_pairs" in names
+    assert run.select_notebooks(["1"])[0].stem == "01_satellite_pairs"
+    assert run.select_notebooks(["01_satellite_pairs.ipynb"])[0].stem == "01_satellite_pairs"
+    with pytest.raises(ValueError, match="unknown notebook '42'"):
+        run.select_notebooks(["42"])
+
+
+@pytest.mark.parametrize("text, value", [("5", 5), ("0.5", 0.5), ("None", None), ("True", True),
+                                         ("(1, 5)", (1, 5)), ("/srv/data", "/srv/data"),
+                                         ("imagenet", "imagenet")])
+def test_parameter_values_are_parsed(text, value):
+    assert run.parse_value(text) == value
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--profile", "turbo"], "unknown profile 'turbo'"),
+    (["99"], "unknown notebook '99'"),
+    (["--data-dir", "/no/such/dir"], "does not exist"),
+])
+def test_bad_command_lines_exit_2_with_a_clear_message(argv, message, capsys):
+    assert run.main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_list_prints_the_notebooks(capsys):
+    assert run.main(["--list"]) == 0
+    assert "01_satellite_pairs" in capsys.readouterr().out
+
+
+def test_environment_is_restored(monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "0")
+    with run.environment({"COURSE_OFFLINE": None, "COURSE_DATA_DIR": "/x"}):
+        import os
+        assert "COURSE_OFFLINE" not in os.environ and os.environ["COURSE_DATA_DIR"] == "/x"
+    import os
+    assert os.environ["COURSE_OFFLINE"] == "0"
