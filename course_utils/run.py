@@ -2,6 +2,7 @@
 
     python -m course_utils.run                       # every notebook, default profile
     python -m course_utils.run 01 03 --profile smoke --data-dir /srv/course-data -p SEED 1
+    python -m course_utils.run --profile full --thresholds .github/full-thresholds.toml
 
 Each notebook is executed into the output folder with its metrics JSON beside it; one summary
 table (notebook, profile, status, minutes, headline metrics) is printed and saved as CSV and
@@ -201,6 +202,45 @@ def write_summary(results: Sequence[NotebookResult], output_dir: Path) -> str:
     return markdown
 
 
+def load_thresholds(path: str | os.PathLike) -> dict[str, dict[str, dict[str, float]]]:
+    """Read ``{notebook: {metric: {"min": x, "max": y}}}`` bounds from a TOML file.
+
+    Raises:
+        ValueError: the file is missing, not TOML, or a bound is not ``min``/``max`` with a number.
+    """
+    import tomllib
+
+    try:
+        table = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ValueError(f"cannot read thresholds {str(path)!r}: {error}") from error
+    for notebook, metrics in table.items():
+        for metric, bound in metrics.items():
+            if not isinstance(bound, dict) or not bound or set(bound) - {"min", "max"} or not all(
+                    isinstance(v, (int, float)) for v in bound.values()):
+                raise ValueError(f"threshold {notebook}.{metric} in {str(path)!r} must be like "
+                                 f"{{ min = 0.9 }} or {{ max = 0.01 }}, got {bound!r}")
+    return table
+
+
+def check_thresholds(results: Sequence[NotebookResult],
+                     thresholds: Mapping[str, Mapping[str, Mapping[str, float]]]) -> list[str]:
+    """Return one message per headline metric of a finished notebook outside its bounds."""
+    failures = []
+    for result in results:
+        for metric, bound in thresholds.get(result.notebook, {}).items():
+            value = result.metrics.get(metric)
+            if not result.ok:
+                continue
+            if not isinstance(value, (int, float)):
+                failures.append(f"{result.notebook}: metric {metric} missing from its metrics")
+            elif "min" in bound and value < bound["min"]:
+                failures.append(f"{result.notebook}: {metric} = {value:.4g} < min {bound['min']}")
+            elif "max" in bound and value > bound["max"]:
+                failures.append(f"{result.notebook}: {metric} = {value:.4g} > max {bound['max']}")
+    return failures
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line interface."""
     parser = argparse.ArgumentParser(prog="python -m course_utils.run",
@@ -216,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar=("NAME", "VALUE"), help="notebook parameter, repeatable")
     parser.add_argument("--offline", action="store_true", help="never download (COURSE_OFFLINE=1)")
     parser.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell")
+    parser.add_argument("--thresholds", help="TOML file of metric bounds; fail when one is missed")
     parser.add_argument("--list", action="store_true", help="list the notebooks and exit")
     return parser
 
@@ -234,6 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         notebooks = select_notebooks(args.notebooks)
         if args.data_dir and not Path(args.data_dir).expanduser().is_dir():
             raise ValueError(f"--data-dir {args.data_dir!r} does not exist or is not a folder")
+        thresholds = load_thresholds(args.thresholds) if args.thresholds else {}
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -244,7 +286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(write_summary(results, output))
     print(f"\nexecuted notebooks, metrics and summary in {output}")
-    return 0 if all(r.ok for r in results) else 1
+    missed = check_thresholds(results, thresholds)
+    for message in missed:
+        print(f"THRESHOLD MISSED {message}")
+    return 0 if all(r.ok for r in results) and not missed else 1
 
 
 if __name__ == "__main__":

@@ -112,3 +112,30 @@ def test_environment_is_restored(monkeypatch):
         assert "COURSE_OFFLINE" not in os.environ and os.environ["COURSE_DATA_DIR"] == "/x"
     import os
     assert os.environ["COURSE_OFFLINE"] == "0"
+
+
+def test_thresholds_flag_metrics_out_of_bounds(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text('["02_x"]\nacc = { min = 0.9 }\nmse = { max = 0.01 }\ngone = { min = 0 }\n')
+    thresholds = run.load_thresholds(path)
+    good = run.NotebookResult("02_x", "full", "ok", 1.0, tmp_path, {"acc": 0.95, "mse": 0.005, "gone": 1})
+    bad = run.NotebookResult("02_x", "full", "ok", 1.0, tmp_path, {"acc": 0.5, "mse": 0.02})
+    assert run.check_thresholds([good], thresholds) == []
+    assert run.check_thresholds([bad], thresholds) == [
+        "02_x: acc = 0.5 < min 0.9", "02_x: mse = 0.02 > max 0.01",
+        "02_x: metric gone missing from its metrics"]
+
+
+def test_malformed_thresholds_are_refused(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text('["02_x"]\nacc = 0.9\n')
+    with pytest.raises(ValueError, match=r"02_x.acc .* must be like"):
+        run.load_thresholds(path)
+    assert run.main(["--thresholds", str(tmp_path / "none.toml")]) == 2
+
+
+def test_the_gpu_thresholds_file_names_real_headline_metrics():
+    from pathlib import Path
+
+    thresholds = run.load_thresholds(Path(run.__file__).parents[1] / ".github" / "full-thresholds.toml")
+    assert set(thresholds) == set(run.HEADLINE)
