@@ -9,3 +9,7 @@ __all__ = [
     "is_offline", "load_image_folder", "local_dataset_dir", "read_image",
     "load_satellite", "synthetic_tiles",
 ]
+
+from .cifar10 import load_cifar10  # noqa: E402  (appended by notebook 05)
+
+__all__ += ["load_cifar10"]

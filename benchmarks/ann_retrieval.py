@@ -1,0 +1,116 @@
+"""Benchmark: approximate search (an HNSW graph, hnswlib) against the seed's exact search.
+
+The seed finds similar images with scikit-learn ``NearestNeighbors`` by brute force. This times the
+same queries through both, in one process, and reports recall@k of the HNSW answer against the
+exact one and the query speed-up (fastest of ``--repeats`` runs each; both use every core: BLAS
+threads for the brute force, ``num_threads=-1`` for hnswlib). Index building is timed separately:
+it is paid once, not per query.
+
+The query-time knob ``ef`` is chosen on separate validation queries (the smallest value in a sweep
+whose recall@k reaches ``--select-recall``) and then measured on the test queries, so the reported
+recall is not tuned on the queries it is reported for.
+
+Data: ``--codes FILE.npy`` takes real codes (rows = images, e.g. an encoder's output on CIFAR-10);
+without it, a synthetic stand-in like autoencoder codes: a mixture of 100 Gaussian clusters in 32
+dimensions whose per-dimension spread decays like a PCA spectrum, database and queries drawn from
+the same mixture (queries are never database rows). Prints the sweep and one JSON line.
+
+    python benchmarks/ann_retrieval.py --database 50000 --queries 1000 --dim 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from course_utils import retrieval
+
+EF_SWEEP = (10, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+
+
+def synthetic_codes(n: int, dim: int, clusters: int = 100, seed: int = 0) -> np.ndarray:
+    """Return ``n`` clustered ``dim``-d vectors whose variance decays over the dimensions."""
+    rng = np.random.default_rng(seed)
+    spread = 1.0 / np.sqrt(np.arange(1, dim + 1))
+    centres = rng.normal(size=(clusters, dim)) * spread * 3.0
+    widths = rng.uniform(0.5, 1.5, size=clusters)
+    members = rng.integers(0, clusters, size=n)
+    noise = rng.normal(size=(n, dim)) * spread * widths[members, None]
+    return (centres[members] + noise).astype(np.float32)
+
+
+def split_codes(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Return database, validation queries, test queries and a description of the data."""
+    needed = args.database + args.validation + args.queries
+    if args.codes:
+        codes = np.load(args.codes).astype(np.float32)
+        if codes.ndim != 2 or len(codes) < needed:
+            raise SystemExit(f"--codes {args.codes!r} holds {codes.shape}; need a 2-D array with at "
+                             f"least {needed} rows (database + validation + test queries)")
+        codes = codes[np.random.default_rng(args.seed).permutation(len(codes))[:needed]]
+        source = f"codes from {args.codes}"
+    else:
+        codes = synthetic_codes(needed, args.dim, seed=args.seed)
+        source = f"synthetic: 100 Gaussian clusters in {args.dim}-d, PCA-like decaying spread"
+    database = codes[:args.database]
+    validation = codes[args.database:args.database + args.validation]
+    return database, validation, codes[args.database + args.validation:], source
+
+
+def choose_ef(index: retrieval.HnswIndex, database: np.ndarray, queries: np.ndarray, k: int,
+              target: float) -> tuple[int, list[dict]]:
+    """Return the smallest swept ef reaching ``target`` recall@k on ``queries``, and the sweep."""
+    exact, _ = retrieval.exact_search(database, queries, k)
+    sweep = []
+    for ef in (e for e in EF_SWEEP if e >= k):
+        found, _ = index.search(queries, k, ef)
+        sweep.append({"ef": ef, "validation_recall": retrieval.recall_at_k(found, exact, k)})
+        if sweep[-1]["validation_recall"] >= target:
+            return ef, sweep
+    return sweep[-1]["ef"], sweep
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--codes", help=".npy file of real codes (default: synthetic stand-in)")
+    parser.add_argument("--database", type=int, default=50_000)
+    parser.add_argument("--queries", type=int, default=1_000)
+    parser.add_argument("--validation", type=int, default=500, help="queries for choosing ef")
+    parser.add_argument("--dim", type=int, default=32, help="code size of the synthetic set")
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--m", type=int, default=16, help="HNSW links per node")
+    parser.add_argument("--ef-construction", type=int, default=200)
+    parser.add_argument("--select-recall", type=float, default=0.97,
+                        help="validation recall@k the chosen ef must reach")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    database, validation, queries, source = split_codes(args)
+    start = time.perf_counter()
+    index = retrieval.HnswIndex(database, m=args.m, ef_construction=args.ef_construction,
+                                seed=args.seed)
+    build_seconds = time.perf_counter() - start
+    ef, sweep = choose_ef(index, database, validation, args.k, args.select_recall)
+    for row in sweep:
+        print(f"ef={row['ef']:>4}: validation recall@{args.k} {row['validation_recall']:.3f}")
+
+    retrieval.sklearn_search(database, queries[:10], args.k)  # warm up BLAS and scikit-learn
+    exact_seconds, (exact, _) = retrieval.best_time(
+        lambda: retrieval.sklearn_search(database, queries, args.k), args.repeats)
+    ann_seconds, (found, _) = retrieval.best_time(
+        lambda: index.search(queries, args.k, ef), args.repeats)
+    print(json.dumps({
+        "data": source, "database": len(database), "queries": len(queries),
+        "dim": database.shape[1], "k": args.k, "m": args.m, "ef": ef,
+        "build_seconds": round(build_seconds, 3), "exact_seconds": exact_seconds,
+        "ann_seconds": ann_seconds, f"recall_at_{args.k}": retrieval.recall_at_k(found, exact, args.k),
+        "speedup": exact_seconds / ann_seconds,
+    }))
+
+
+if __name__ == "__main__":
+    main()
