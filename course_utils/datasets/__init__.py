@@ -13,3 +13,7 @@ __all__ = [
 from .cifar10 import load_cifar10  # noqa: E402  (appended by notebook 05)
 
 __all__ += ["load_cifar10"]
+
+from .plantvillage import load_plantvillage  # noqa: E402
+
+__all__ += ["load_plantvillage"]

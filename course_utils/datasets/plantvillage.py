@@ -1,0 +1,155 @@
+"""PlantVillage leaves: a local copy in the upstream layout, or the public archive TFDS uses.
+
+The upstream dataset (github.com/spMohanty/PlantVillage-Dataset, ``raw/``) has three variants,
+``color/``, ``grayscale/`` and ``segmented/`` (leaf cut out on black), each with 38 class folders
+named ``Crop___Disease`` (``Apple___Apple_scab``, ``Tomato___healthy``, ...). A local folder may be
+the dataset root holding the variant folders (or ``raw/`` with them), or one variant folder itself;
+any subset of the classes works.
+
+The download is the archive TensorFlow Datasets' ``plant_village`` uses (Mendeley Data,
+``tywbtsjrjv``, CC0): the 54,303 colour images, without augmentation, in
+``Plant_leave_diseases_dataset_without_augmentation/<class>/``. It holds no segmented images;
+the grayscale variant is the colour one converted to one channel, as upstream made it.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Iterable
+
+from .core import (DataError, DataUnavailableError, ImageSet, cache_dir, fetch, load_image_folder,
+                   local_dataset_dir)
+
+DATASET = "plantvillage"
+VARIANTS = ("color", "grayscale", "segmented")
+MODES = ("RGB", "L")
+ARCHIVE_URL = ("https://data.mendeley.com/public-files/datasets/tywbtsjrjv/files/"
+               "d5652a28-c1d8-4b76-97f3-72fb80f94efc/file_downloaded")
+ARCHIVE_SHA256 = "ac3432453984d02a86197987e775a5429d0d59e7cc7c35bcf5a8f50349b90ff0"
+ARCHIVE_NAME = "Plant_leaf_diseases_dataset_without_augmentation.zip"
+ARCHIVE_ROOT = "Plant_leave_diseases_dataset_without_augmentation"
+CLASS_SEPARATOR = "___"
+
+
+def load_plantvillage(data_dir: str | os.PathLike | None = None, variant: str = "segmented",
+                      image_size: int | None = 112, classes: Iterable[str] | None = None,
+                      limit: int | None = None, seed: int = 0, mode: str = "RGB") -> ImageSet:
+    """Load PlantVillage leaves from ``data_dir``, ``$COURSE_DATA_DIR/plantvillage`` or the archive.
+
+    ``classes`` picks class folders by name (default: every ``Crop___Disease`` folder); ``limit``
+    keeps a seeded subset spread evenly over the classes; ``mode`` "L" reads one channel.
+    Unreadable images are skipped, named and counted (``ImageSet.skipped`` and one warning).
+
+    Raises:
+        ValueError: unknown variant or mode.
+        DataError: the local folder lacks the variant, has no class folders or no readable image.
+        DataUnavailableError: no local copy and no download possible (offline, no network, or
+            the segmented variant, which the public archive does not hold).
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown PlantVillage variant {variant!r}: choose {', '.join(VARIANTS)}")
+    if mode not in MODES:
+        raise ValueError(f"unknown image mode {mode!r}: choose {' or '.join(MODES)}")
+    local = local_dataset_dir(DATASET, data_dir)
+    if local is not None:
+        folder = variant_folder(local, variant)
+        source = f"local folder {folder} ({variant})"
+    else:
+        if variant == "segmented":
+            raise DataUnavailableError(
+                "no local PlantVillage copy (set DATA_DIR or COURSE_DATA_DIR) and the public "
+                "archive holds no segmented images: use VARIANT='color' or 'grayscale', or a "
+                "local copy of the upstream segmented/ folder")
+        try:
+            folder = download_plantvillage()
+        except DataUnavailableError as error:
+            raise DataUnavailableError(f"no local PlantVillage copy (set DATA_DIR or "
+                                       f"COURSE_DATA_DIR) and {error}") from error
+        source = f"PlantVillage archive {ARCHIVE_NAME} (colour{', as grayscale' if variant == 'grayscale' else ''})"
+        if variant == "grayscale":
+            mode = "L"
+    names = class_folders(folder) if classes is None else list(classes)
+    images = load_image_folder(folder, image_size, mode, limit=limit, seed=seed, classes=names)
+    images.source = source
+    return images
+
+
+def class_folders(folder: Path) -> list[str]:
+    """Return the ``Crop___Disease`` class folder names in ``folder``, sorted.
+
+    Raises:
+        DataError: there is none.
+    """
+    names = sorted(d.name for d in folder.iterdir() if d.is_dir() and CLASS_SEPARATOR in d.name)
+    if not names:
+        raise DataError(f"no PlantVillage class folders (named like Apple___Apple_scab) in "
+                        f"{str(folder)!r}")
+    return names
+
+
+def variant_folder(root: Path, variant: str) -> Path:
+    """Return the folder of ``variant`` under a local copy: ``root/variant``, ``root/raw/variant``,
+    the extracted archive (colour) or ``root`` itself when it holds the class folders.
+
+    Raises:
+        DataError: no such variant there, or ``root`` is the folder of another variant.
+    """
+    for candidate in (root / variant, root / "raw" / variant):
+        if candidate.is_dir():
+            return candidate
+    if variant == "color" and (root / ARCHIVE_ROOT).is_dir():
+        return root / ARCHIVE_ROOT
+    if any(d.is_dir() and CLASS_SEPARATOR in d.name for d in root.iterdir()):
+        if root.name in VARIANTS and root.name != variant:
+            raise DataError(f"{str(root)!r} is the {root.name!r} variant but variant {variant!r} "
+                            f"was asked for: point DATA_DIR at the dataset root or set "
+                            f"VARIANT={root.name!r}")
+        return root
+    found = [v for v in VARIANTS if (root / v).is_dir() or (root / "raw" / v).is_dir()]
+    raise DataError(f"no {variant!r} PlantVillage images in {str(root)!r}: expected {variant}/ "
+                    f"with Crop___Disease class folders (as upstream: color/, grayscale/, "
+                    f"segmented/), or the class folders themselves; variants found: "
+                    f"{', '.join(found) or 'none'}")
+
+
+def download_plantvillage() -> Path:
+    """Download (once, checksummed) and extract the archive; return its folder of class folders.
+
+    Raises:
+        DataUnavailableError: the archive is not cached and cannot be downloaded.
+        DataError: the archive does not hold the expected folder.
+    """
+    archive = fetch(ARCHIVE_URL, ARCHIVE_SHA256, ARCHIVE_NAME, DATASET)
+    target = cache_dir() / DATASET / "extracted"
+    done = target / f".{ARCHIVE_SHA256[:16]}.complete"
+    if not done.exists():
+        extract_archive(archive, target)
+        done.touch()
+    folder = target / ARCHIVE_ROOT
+    if not folder.is_dir():
+        raise DataError(f"{str(archive)!r} holds no {ARCHIVE_ROOT}/ folder: not the PlantVillage "
+                        f"archive")
+    return folder
+
+
+def extract_archive(archive: Path, target: Path) -> None:
+    """Extract ``archive`` into ``target``, skipping members that would land outside it.
+
+    Raises:
+        DataError: the file is not a zip archive.
+    """
+    from tqdm.auto import tqdm
+
+    target.mkdir(parents=True, exist_ok=True)
+    root = target.resolve()
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            members = [m for m in bundle.infolist()
+                       if (root / m.filename).resolve().is_relative_to(root)]
+            for member in tqdm(members, desc=f"extracting {archive.name}", leave=False,
+                               disable=len(members) < 500):
+                bundle.extract(member, target)
+    except zipfile.BadZipFile as error:
+        raise DataError(f"{str(archive)!r} is not a zip archive: {error}") from error
