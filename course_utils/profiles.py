@@ -2,8 +2,8 @@
 
 A profile is plain data. ``smoke`` proves the code path in seconds, ``cpu`` gives a real result on a
 laptop in at most 15 minutes per notebook, ``full`` is the seed-scale run meant for a GPU, and
-``auto`` picks ``full`` when TensorFlow sees a GPU, else ``cpu``. The notebook parameter wins over
-the ``COURSE_PROFILE`` environment variable, which wins over ``auto``.
+``auto`` picks ``full`` when TensorFlow sees a GPU, else ``cpu``. A concrete notebook parameter wins
+over the ``COURSE_PROFILE`` environment variable, which wins over ``auto`` (the parameter's default).
 """
 
 from __future__ import annotations
@@ -44,9 +44,12 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "full": dict(image_size=112, n_images=None, epochs=40, batch_size=64, minutes=120, episodes=1000),
     },
     "05_autoencoder_retrieval": {
-        "smoke": dict(image_size=32, n_images=300, epochs=1, batch_size=64, minutes=1),
-        "cpu": dict(image_size=32, n_images=None, epochs=40, batch_size=64, minutes=15),
-        "full": dict(image_size=32, n_images=None, epochs=25, batch_size=128, minutes=30),
+        "smoke": dict(image_size=32, n_images=300, epochs=1, batch_size=64, minutes=1,
+                      test_images=100),
+        "cpu": dict(image_size=32, n_images=3000, epochs=30, batch_size=64, minutes=15,
+                    test_images=1000),
+        "full": dict(image_size=32, n_images=None, epochs=25, batch_size=128, minutes=30,
+                     test_images=None),
     },
 }
 
@@ -97,14 +100,25 @@ def gpu_count() -> int:
     return len(tf.config.list_physical_devices("GPU"))
 
 
+def requested_profile(name: str | None) -> str:
+    """Return the profile asked for: an explicit parameter, else ``COURSE_PROFILE``, else ``auto``.
+
+    The notebooks' default parameter value ``"auto"`` counts as "not set", so an instructor's
+    ``COURSE_PROFILE`` applies unless a run names a concrete profile.
+    """
+    explicit = (name or "").strip().lower()
+    if explicit and explicit != "auto":
+        return explicit
+    return (os.environ.get(ENV_VAR) or "auto").strip().lower()
+
+
 def resolve_profile_name(name: str | None = None, *, gpus: int | None = None) -> str:
     """Return the concrete profile name for a parameter value, ``COURSE_PROFILE`` or ``auto``.
 
     Raises:
         ValueError: the name is not one of smoke, cpu, full or auto.
     """
-    requested = name or os.environ.get(ENV_VAR) or "auto"
-    requested = requested.strip().lower()
+    requested = requested_profile(name)
     if requested not in PROFILE_NAMES:
         raise ValueError(f"unknown profile {requested!r}: choose {', '.join(PROFILE_NAMES[:-1])} "
                          f"or {PROFILE_NAMES[-1]}")
@@ -122,7 +136,7 @@ def get_profile(name: str | None, notebook: str, *, gpus: int | None = None,
     """
     if notebook not in SETTINGS:
         raise ValueError(f"unknown notebook {notebook!r}: choose one of {', '.join(SETTINGS)}")
-    requested = (name or os.environ.get(ENV_VAR) or "auto").strip().lower()
+    requested = requested_profile(name)
     concrete = resolve_profile_name(requested, gpus=gpus)
     settings = dict(SETTINGS[notebook][concrete])
     unknown = set(overrides) - set(settings)

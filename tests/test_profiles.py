@@ -23,12 +23,14 @@ def test_parameter_beats_environment_beats_auto(monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
     assert resolve_profile_name("cpu", gpus=0) == "cpu"
     assert resolve_profile_name(None, gpus=0) == "smoke"
+    assert resolve_profile_name("auto", gpus=0) == "smoke"  # the notebooks' default defers to it
     monkeypatch.delenv("COURSE_PROFILE")
     assert resolve_profile_name(None, gpus=0) == "cpu"
 
 
 @pytest.mark.parametrize("gpus, expected", [(0, "cpu"), (1, "full"), (4, "full")])
-def test_auto_picks_full_only_with_a_gpu(gpus, expected):
+def test_auto_picks_full_only_with_a_gpu(gpus, expected, monkeypatch):
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
     assert resolve_profile_name("auto", gpus=gpus) == expected
 
 
@@ -63,7 +65,8 @@ def test_unknown_override_and_unknown_notebook_are_refused():
         get_profile("cpu", "09_gan")
 
 
-def test_auto_is_reported_as_what_it_resolved_to():
+def test_auto_is_reported_as_what_it_resolved_to(monkeypatch):
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
     profile = get_profile("auto", "01_satellite_pairs", gpus=0)
     assert profile.name == "cpu" and "auto -> cpu" in profile.describe()
 

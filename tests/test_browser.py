@@ -1,0 +1,135 @@
+"""JupyterLab in a real browser: notebook 01 run through the UI in headless Chromium.
+
+Opt-in (marker ``browser``): ``.ci/run`` runs it when chromium and chromedriver are installed
+(Debian: ``apt-get install chromium chromium-driver``). The server gets a token, serves a copy of
+the notebook (the UI saves outputs, which the repository never stores) and is shut down at the end.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+SCREENSHOTS = Path(os.environ.get("COURSE_TEST_RUNS", REPO / "build" / "notebook-runs")).parent / "browser"
+NAME = "01_satellite_pairs.ipynb"
+TOKEN = "course-browser-test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(tmp_path, shared_data):
+    if not shutil.which("chromedriver"):
+        pytest.skip("chromedriver not installed (apt-get install chromium chromium-driver)")
+    shutil.copy(REPO / "notebooks" / NAME, tmp_path / NAME)
+    port = free_port()
+    env = {**os.environ, "COURSE_PROFILE": "smoke", "COURSE_DATA_DIR": str(shared_data),
+           "COURSE_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": ""}
+    env.pop("MPLBACKEND")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={tmp_path}",
+         "--ServerApp.allow_root=True"],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "w"))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail("JupyterLab did not start:\n" + (tmp_path / "server.log").read_text()[-2000:])
+            time.sleep(0.5)
+    yield url, tmp_path
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    assert server.poll() is not None
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                 "--window-size=1400,1800"):
+        options.add_argument(flag)
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary:
+        options.binary_location = binary
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_notebook_01_runs_in_jupyterlab(jupyterlab, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, folder = jupyterlab
+    browser.get(f"{url}/lab/tree/{NAME}?token={TOKEN}")
+    wait = WebDriverWait(browser, 120)
+    wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".jp-NotebookPanel .jp-Cell")))
+    wait.until(lambda d: "Idle" in d.find_element(By.CSS_SELECTOR, "#jp-main-statusbar").text)
+
+    wait.until(lambda d: [m for m in d.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-item")
+                          if m.text.strip() == "Run"])[0].click()
+    wait.until(ready.element_to_be_clickable(
+        (By.CSS_SELECTOR, "li.lm-Menu-item[data-command='runmenu:run-all']"))).click()
+
+    def finished(driver):
+        prompts = [p.text for p in driver.find_elements(
+            By.CSS_SELECTOR, ".jp-CodeCell .jp-InputArea-prompt")]
+        return prompts and all(p.strip() not in ("[ ]:", "") and "*" not in p for p in prompts)
+
+    WebDriverWait(browser, 420, poll_frequency=2).until(finished)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    plots = browser.find_elements(By.CSS_SELECTOR, ".jp-RenderedImage img")
+    assert plots, "no plot was rendered"
+    browser.execute_script("arguments[0].scrollIntoView()", plots[0])
+    browser.save_screenshot(str(SCREENSHOTS / "01_satellite_pairs-plot.png"))
+    last = browser.find_elements(By.CSS_SELECTOR, ".jp-CodeCell")[-1]
+    browser.execute_script("arguments[0].scrollIntoView()", last)
+    browser.save_screenshot(str(SCREENSHOTS / "01_satellite_pairs-end.png"))
+
+    errors = browser.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output .ansi-red-fg, "
+                                                    "[data-mime-type='application/vnd.jupyter.error']")
+    tracebacks = [e.text[:300] for e in errors if "Traceback" in e.text or "Error" in e.text]
+    assert not tracebacks, tracebacks
+
+    # Save through the UI and check the stored notebook too: every code cell ran, none failed.
+    browser.find_element(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-Notebook").click()
+    browser.find_element(By.TAG_NAME, "body").send_keys("\ue009s")  # Ctrl+S
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        stored = nbformat.read(folder / NAME, as_version=4)
+        code = [c for c in stored.cells if c.cell_type == "code"]
+        if all(c.execution_count for c in code):
+            break
+        time.sleep(1)
+    assert all(c.execution_count for c in code), "not every cell ran"
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    printed = "".join(o.get("text", "") for c in code for o in c.outputs)
+    assert "profile smoke" in printed  # COURSE_PROFILE reached the kernel through the server
+    assert (SCREENSHOTS / "01_satellite_pairs-end.png").stat().st_size > 10_000
