@@ -205,7 +205,8 @@ def balanced_pairs(labels: Sequence[int], n_pairs: int, seed: int = 0) -> PairIn
     labels = np.asarray(labels)
     classes, counts = np.unique(labels, return_counts=True)
     if len(classes) < 2:
-        raise ValueError(f"need at least 2 classes to make different-class pairs, got {len(classes)}")
+        raise ValueError(f"need at least 2 classes to make different-class pairs, got "
+                         f"{len(classes)}")
     if counts.min() < 2:
         raise ValueError(f"class {classes[np.argmin(counts)]} has a single image: it cannot form a "
                          f"same-class pair")
@@ -263,3 +264,24 @@ def pair_distances(embeddings: np.ndarray, pairs: PairIndex) -> np.ndarray:
     """Return the Euclidean distance between the embeddings of each pair."""
     embeddings = np.asarray(embeddings, dtype=np.float64)
     return np.linalg.norm(embeddings[pairs.left] - embeddings[pairs.right], axis=1)
+
+
+def batch_dataset(images: np.ndarray, labels: np.ndarray, batches: np.ndarray):
+    """Stream ``(images, labels)`` batches of uint8 pixels, one row of ``batches`` indices each.
+
+    Like :func:`course_utils.pairs.pair_dataset`, the images stay in one numpy array and only the
+    batch in flight is gathered.
+    """
+    import tensorflow as tf
+
+    shape = (batches.shape[1],) + images.shape[1:]
+
+    @tf.autograph.experimental.do_not_convert
+    def gather(index):
+        batch, batch_labels = tf.numpy_function(lambda i: (images[i], labels[i].astype(np.int32)),
+                                                [index], [images.dtype, tf.int32], stateful=False)
+        batch.set_shape(shape)
+        batch_labels.set_shape(shape[:1])
+        return batch, batch_labels
+
+    return tf.data.Dataset.from_tensor_slices(batches).map(gather).prefetch(1)

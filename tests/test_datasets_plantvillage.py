@@ -1,4 +1,4 @@
-"""PlantVillage loader: upstream layouts, variants, class subsets, bad input and the archive path."""
+"""PlantVillage loader: upstream layouts, variants, class subsets, bad input, the archive."""
 
 from __future__ import annotations
 

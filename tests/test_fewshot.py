@@ -118,3 +118,15 @@ def test_pair_distances_are_euclidean():
     expected = [np.hypot(*(embeddings[a % 2] - embeddings[b % 2]))
                 for a, b in zip(pairs.left, pairs.right)]
     assert np.allclose(fewshot.pair_distances(embeddings[[0, 1, 0, 1]], pairs), expected)
+
+
+def test_batch_dataset_streams_the_images_of_each_batch():
+    images = np.broadcast_to(np.arange(len(LABELS), dtype=np.uint8)[:, None, None, None],
+                             (len(LABELS), 4, 4, 3)).copy()
+    batches = fewshot.class_balanced_batches(LABELS, 3, 2, n_batches=4, seed=0)
+    streamed = list(fewshot.batch_dataset(images, LABELS, batches))
+    assert len(streamed) == 4
+    for (pixels, labels), index in zip(streamed, batches):
+        assert pixels.shape == (6, 4, 4, 3) and pixels.dtype.name == "uint8"
+        assert np.array_equal(pixels.numpy()[:, 0, 0, 0], index)
+        assert np.array_equal(labels.numpy(), LABELS[index])

@@ -39,7 +39,8 @@ def load_plantvillage(data_dir: str | os.PathLike | None = None, variant: str = 
     """Load PlantVillage leaves from ``data_dir``, ``$COURSE_DATA_DIR/plantvillage`` or the archive.
 
     ``classes`` picks class folders by name (default: every ``Crop___Disease`` folder); ``limit``
-    keeps a seeded subset spread evenly over the classes; ``mode`` "L" reads one channel.
+    keeps a seeded subset spread evenly over the classes; ``mode`` "L" reads one channel (always so
+    for the grayscale variant).
     Unreadable images are skipped, named and counted (``ImageSet.skipped`` and one warning).
 
     Raises:
@@ -52,6 +53,8 @@ def load_plantvillage(data_dir: str | os.PathLike | None = None, variant: str = 
         raise ValueError(f"unknown PlantVillage variant {variant!r}: choose {', '.join(VARIANTS)}")
     if mode not in MODES:
         raise ValueError(f"unknown image mode {mode!r}: choose {' or '.join(MODES)}")
+    if variant == "grayscale":
+        mode = "L"
     local = local_dataset_dir(DATASET, data_dir)
     if local is not None:
         folder = variant_folder(local, variant)
@@ -67,9 +70,7 @@ def load_plantvillage(data_dir: str | os.PathLike | None = None, variant: str = 
         except DataUnavailableError as error:
             raise DataUnavailableError(f"no local PlantVillage copy (set DATA_DIR or "
                                        f"COURSE_DATA_DIR) and {error}") from error
-        source = f"PlantVillage archive {ARCHIVE_NAME} (colour{', as grayscale' if variant == 'grayscale' else ''})"
-        if variant == "grayscale":
-            mode = "L"
+        source = f"PlantVillage archive {ARCHIVE_NAME} ({variant} from the colour images)"
     names = class_folders(folder) if classes is None else list(classes)
     images = load_image_folder(folder, image_size, mode, limit=limit, seed=seed, classes=names)
     images.source = source
