@@ -37,3 +37,17 @@ def test_notebook_01_falls_back_loudly_without_data(tmp_path):
     assert result.ok, result.error
     assert "synthetic" in " ".join(result.metrics["sources"].values())
     assert "SYNTHETIC STAND-IN" in result.output.read_text()
+
+
+def test_notebook_01_on_an_instructors_own_flat_folder_of_tiles(tmp_path, shared_data):
+    from course_utils.run import NOTEBOOKS_DIR, run_course
+
+    tiles = tmp_path / "my_tiles"
+    tiles.mkdir()
+    for path in sorted((shared_data / "satellite" / "AID").glob("*/*.jpg"))[::20]:
+        (tiles / path.name).symlink_to(path)
+    [result] = run_course([NOTEBOOKS_DIR / f"{NAME}.ipynb"], tmp_path / "run", "smoke",
+                          parameters={"DATA_DIR": str(tiles)}, offline=True)
+    assert result.ok, result.error
+    assert result.metrics["n_tiles"] == 30
+    assert str(tiles) in result.metrics["sources"]["tiles"]
