@@ -1,0 +1,119 @@
+"""Notebook 04: its losses, layers and models (the cells students read), and a smoke run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import notebook_namespace
+
+METRIC_KEYS = {
+    "verification_accuracy", "verification_precision", "verification_recall", "verification_auc",
+    "kaggle_style_accuracy", "fewshot_n_way", "fewshot_protocol", "fewshot_1shot_accuracy",
+    "fewshot_5shot_accuracy", "contrastive_5shot_accuracy", "triplet_5shot_accuracy",
+    "train_seconds",
+}
+
+
+@pytest.fixture(scope="module")
+def ns():
+    return notebook_namespace("04_plant_disease")
+
+
+def test_contrastive_loss_matches_hand_computed_values(ns):
+    loss = ns["ContrastiveLoss"](margin=1.0)
+    same = np.array([1.0, 1.0, 0.0, 0.0])
+    distance = np.array([0.0, 0.6, 0.3, 1.5], dtype="float32")
+    # same pairs: d^2 (0, 0.36); different pairs: max(1 - d, 0)^2 (0.49, 0); mean of halves.
+    assert float(loss(same, distance)) == pytest.approx((0 + 0.36 + 0.49 + 0) / 8, rel=1e-5)
+
+
+def test_contrastive_loss_ignores_different_pairs_at_or_beyond_the_margin(ns):
+    loss = ns["ContrastiveLoss"](margin=0.8)
+    assert float(loss(np.array([0.0]), np.array([0.8], "float32"))) == pytest.approx(0.0, abs=1e-7)
+    just_inside = float(loss(np.array([0.0]), np.array([0.7], "float32")))
+    assert just_inside == pytest.approx(0.5 * 0.1 ** 2, rel=1e-4)
+
+
+def test_contrastive_loss_takes_column_shaped_distances(ns):
+    loss = ns["ContrastiveLoss"]()
+    flat = float(loss(np.array([1.0, 0.0]), np.array([0.5, 0.2], "float32")))
+    column = float(loss(np.array([1.0, 0.0]), np.array([[0.5], [0.2]], "float32")))
+    assert flat == pytest.approx(column) == pytest.approx((0.25 + 0.64) / 4)
+
+
+def test_triplet_loss_matches_hand_computed_values_and_margin_edge(ns):
+    triplet = ns["triplet_loss"]
+    positive = np.array([0.2, 0.5, 0.5, 1.0], "float32")
+    negative = np.array([1.0, 0.9, 1.0, 0.4], "float32")
+    values = np.asarray(triplet(positive, negative, margin=0.5))
+    assert np.allclose(values, [0.0, 0.1, 0.0, 1.1], atol=1e-6)
+
+
+def test_batch_hard_triplet_uses_farthest_positive_and_nearest_negative(ns):
+    embeddings = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [0.0, 1.5]], "float32")
+    labels = np.array([0, 0, 1, 1])
+    loss = ns["BatchHardTripletLoss"](margin=0.5)
+    # anchor 0: farthest positive 1.0, nearest negative 1.5 -> 0.0
+    # anchor 1: positive 1.0, negative 0.5 -> 1.0;  anchor 2: positive 3.354, negative 3.0 -> 0.854
+    # anchor 3: positive 3.354, negative 0.5 -> 3.354
+    expected = np.mean([0.0, 1.0, np.hypot(3, 1.5) - 3 + 0.5, np.hypot(3, 1.5) - 0.5 + 0.5])
+    assert float(loss(labels, embeddings)) == pytest.approx(expected, rel=1e-4)
+
+
+def test_euclidean_distance_layer_is_euclidean_and_finite_at_zero(ns):
+    layer = ns["EuclideanDistance"]()
+    left = np.array([[0.0, 0.0], [1.0, 1.0]], "float32")
+    right = np.array([[3.0, 4.0], [1.0, 1.0]], "float32")
+    distances = np.asarray(layer(left, right))
+    assert distances.shape == (2,)
+    assert distances[0] == pytest.approx(5.0) and 0 < distances[1] < 1e-3
+
+
+def test_kaggle_siamese_maps_two_images_to_a_distance_and_round_trips(ns, tmp_path):
+    import keras
+
+    model = ns["siamese"](ns["kaggle_tower"](32))
+    assert model.get_layer("kaggle_tower").output.shape[-1] == 50
+    images = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 1)).astype("uint8")
+    distances = model.predict([images, images[::-1]], verbose=0)
+    assert distances.shape == (3,) and distances[1] == pytest.approx(0.0, abs=1e-3)
+    model.save(tmp_path / "kaggle.keras")
+    again = keras.saving.load_model(tmp_path / "kaggle.keras")
+    assert np.allclose(again.predict([images, images[::-1]], verbose=0), distances, atol=1e-5)
+
+
+def test_leaf_tower_embeds_on_the_unit_sphere(ns):
+    tower = ns["leaf_tower"]((32, 32, 3), width=4, embedding_size=8)
+    images = np.random.default_rng(1).integers(0, 256, (5, 32, 32, 3)).astype("uint8")
+    embeddings = tower.predict(images, verbose=0)
+    assert embeddings.shape == (5, 8)
+    assert np.allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
+
+
+def test_loss_configs_keep_their_margin(ns):
+    assert ns["ContrastiveLoss"](margin=2.0).get_config()["margin"] == 2.0
+    assert ns["BatchHardTripletLoss"](margin=0.2).get_config()["margin"] == 0.2
+
+
+@pytest.mark.notebook
+def test_smoke_run_writes_every_metric_in_range(run_notebook):
+    metrics = run_notebook("04_plant_disease").metrics
+    assert METRIC_KEYS <= set(metrics)
+    assert metrics["profile"] == "smoke"
+    assert set(metrics["sources"]) == {"train", "evaluation"}
+    assert metrics["sources"]["evaluation"].startswith("held out")
+    assert metrics["fewshot_n_way"] == 4
+    assert metrics["fewshot_protocol"] == "unseen_images"
+    for key in METRIC_KEYS - {"fewshot_n_way", "fewshot_protocol", "train_seconds"}:
+        assert 0.0 <= metrics[key] <= 1.0, key
+    assert metrics["fewshot_5shot_accuracy"] == max(metrics["contrastive_5shot_accuracy"],
+                                                    metrics["triplet_5shot_accuracy"])
+    assert metrics["train_seconds"] > 0
+
+
+@pytest.mark.notebook
+def test_held_out_eval_dir_is_used_for_evaluation(run_notebook, shared_data):
+    metrics = run_notebook("04_plant_disease",
+                           EVAL_DIR=str(shared_data / "plantvillage" / "segmented")).metrics
+    assert metrics["sources"]["evaluation"].startswith("local folder")
+    assert metrics["fewshot_protocol"] == "unseen_images"
