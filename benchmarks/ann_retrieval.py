@@ -11,11 +11,15 @@ whose recall@k reaches ``--select-recall``) and then measured on the test querie
 recall is not tuned on the queries it is reported for.
 
 Data: ``--codes FILE.npy`` takes real codes (rows = images, e.g. an encoder's output on CIFAR-10);
-without it, a synthetic stand-in like autoencoder codes: a mixture of 100 Gaussian clusters in 32
-dimensions whose per-dimension spread decays like a PCA spectrum, database and queries drawn from
-the same mixture (queries are never database rows). Prints the sweep and one JSON line.
+without it, a synthetic stand-in shaped like the course's autoencoder codes: ten overlapping
+Gaussian clusters (the classes) in 32 dimensions whose spread decays like a PCA spectrum (the
+scale of dimension j is j**-0.4). It was calibrated so that HNSW needs about the same ``ef`` for a
+given recall as on samples from a Gaussian mixture fitted to notebook 05's real CIFAR-10 codes
+(well-separated clusters would make the index look better than it is). Database and queries are
+drawn from the same mixture; queries are never database rows. Prints the sweep and one JSON line.
 
     python benchmarks/ann_retrieval.py --database 50000 --queries 1000 --dim 32
+    python benchmarks/ann_retrieval.py --clusters 100 --separation 3 --decay 0.5   # well separated
 """
 
 from __future__ import annotations
@@ -31,11 +35,12 @@ from course_utils import retrieval
 EF_SWEEP = (10, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
 
-def synthetic_codes(n: int, dim: int, clusters: int = 100, seed: int = 0) -> np.ndarray:
-    """Return ``n`` clustered ``dim``-d vectors whose variance decays over the dimensions."""
+def synthetic_codes(n: int, dim: int, clusters: int = 10, separation: float = 1.0,
+                    decay: float = 0.4, seed: int = 0) -> np.ndarray:
+    """Return ``n`` vectors from Gaussian clusters whose spread decays over the dimensions."""
     rng = np.random.default_rng(seed)
-    spread = 1.0 / np.sqrt(np.arange(1, dim + 1))
-    centres = rng.normal(size=(clusters, dim)) * spread * 3.0
+    spread = np.arange(1, dim + 1) ** -decay
+    centres = rng.normal(size=(clusters, dim)) * spread * separation
     widths = rng.uniform(0.5, 1.5, size=clusters)
     members = rng.integers(0, clusters, size=n)
     noise = rng.normal(size=(n, dim)) * spread * widths[members, None]
@@ -48,13 +53,15 @@ def split_codes(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.nd
     if args.codes:
         codes = np.load(args.codes).astype(np.float32)
         if codes.ndim != 2 or len(codes) < needed:
-            raise SystemExit(f"--codes {args.codes!r} holds {codes.shape}; need a 2-D array with at "
-                             f"least {needed} rows (database + validation + test queries)")
+            raise SystemExit(f"--codes {args.codes!r} holds {codes.shape}; need a 2-D array with "
+                             f"at least {needed} rows (database + validation + test queries)")
         codes = codes[np.random.default_rng(args.seed).permutation(len(codes))[:needed]]
         source = f"codes from {args.codes}"
     else:
-        codes = synthetic_codes(needed, args.dim, seed=args.seed)
-        source = f"synthetic: 100 Gaussian clusters in {args.dim}-d, PCA-like decaying spread"
+        codes = synthetic_codes(needed, args.dim, args.clusters, args.separation, args.decay,
+                                args.seed)
+        source = (f"synthetic: {args.clusters} Gaussian clusters in {args.dim}-d, separation "
+                  f"{args.separation:g}, spread j**-{args.decay:g}")
     database = codes[:args.database]
     validation = codes[args.database:args.database + args.validation]
     return database, validation, codes[args.database + args.validation:], source
@@ -80,6 +87,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--validation", type=int, default=500, help="queries for choosing ef")
     parser.add_argument("--dim", type=int, default=32, help="code size of the synthetic set")
+    parser.add_argument("--clusters", type=int, default=10, help="clusters of the synthetic set")
+    parser.add_argument("--separation", type=float, default=1.0,
+                        help="spread of the synthetic cluster centres relative to the clusters")
+    parser.add_argument("--decay", type=float, default=0.4,
+                        help="the synthetic spread of dimension j is j**-decay")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--m", type=int, default=16, help="HNSW links per node")
     parser.add_argument("--ef-construction", type=int, default=200)
@@ -107,7 +119,8 @@ def main() -> None:
         "data": source, "database": len(database), "queries": len(queries),
         "dim": database.shape[1], "k": args.k, "m": args.m, "ef": ef,
         "build_seconds": round(build_seconds, 3), "exact_seconds": exact_seconds,
-        "ann_seconds": ann_seconds, f"recall_at_{args.k}": retrieval.recall_at_k(found, exact, args.k),
+        "ann_seconds": ann_seconds,
+        f"recall_at_{args.k}": retrieval.recall_at_k(found, exact, args.k),
         "speedup": exact_seconds / ann_seconds,
     }))
 

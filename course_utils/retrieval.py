@@ -94,9 +94,11 @@ def hits(neighbours: np.ndarray, database_labels: np.ndarray,
 def _check_hits(relevant: np.ndarray, k: int) -> np.ndarray:
     relevant = np.asarray(relevant, dtype=bool)
     if relevant.ndim != 2 or len(relevant) == 0:
-        raise ValueError(f"hits must be a non-empty (queries, results) matrix, got {relevant.shape}")
+        raise ValueError(f"hits must be a non-empty (queries, results) matrix, got "
+                         f"{relevant.shape}")
     if not 1 <= k <= relevant.shape[1]:
-        raise ValueError(f"k={k} is out of range: the hits hold {relevant.shape[1]} results a query")
+        raise ValueError(f"k={k} is out of range: the hits hold {relevant.shape[1]} results "
+                         f"a query")
     return relevant[:, :k]
 
 
