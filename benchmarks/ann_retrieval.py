@@ -2,9 +2,15 @@
 
 The seed finds similar images with scikit-learn ``NearestNeighbors`` by brute force. This times the
 same queries through both, in one process, and reports recall@k of the HNSW answer against the
-exact one and the query speed-up (fastest of ``--repeats`` runs each; both use every core: BLAS
-threads for the brute force, ``num_threads=-1`` for hnswlib). Index building is timed separately:
-it is paid once, not per query.
+exact one and two speed-ups (fastest of ``--repeats`` runs each; both use every core: BLAS threads
+for the brute force, ``num_threads=-1`` for hnswlib):
+
+- ``speedup``: all queries in one call each, which is the algorithmic gain;
+- ``per_query_speedup``: one query per call, as the seed's ``get_similar`` and an interactive search
+  serve them. Most of brute force's time per call is then scikit-learn's fixed overhead, not the
+  distance computation, so this number flatters the index; it is reported, not the headline.
+
+Index building is timed separately: it is paid once, not per query.
 
 The index is tuned on separate validation queries: for each number of links ``m`` in ``--m``, the
 smallest ``ef`` in a sweep whose recall@k reaches ``--select-recall``, and of those the fastest
@@ -120,6 +126,10 @@ def main() -> None:
         lambda: retrieval.sklearn_search(database, queries, args.k), args.repeats)
     ann_seconds, (found, _) = retrieval.best_time(
         lambda: index.search(queries, args.k, ef), args.repeats)
+    exact_single, _ = retrieval.best_time(lambda: [retrieval.sklearn_search(
+        database, query[None], args.k) for query in queries], args.repeats)
+    ann_single, _ = retrieval.best_time(lambda: [index.search(query[None], args.k, ef)
+                                                 for query in queries], args.repeats)
     print(json.dumps({
         "data": source, "database": len(database), "queries": len(queries),
         "dim": database.shape[1], "k": args.k, "m": m, "ef": ef,
@@ -127,6 +137,8 @@ def main() -> None:
         "ann_seconds": ann_seconds,
         f"recall_at_{args.k}": retrieval.recall_at_k(found, exact, args.k),
         "speedup": exact_seconds / ann_seconds,
+        "per_query_exact_seconds": exact_single, "per_query_ann_seconds": ann_single,
+        "per_query_speedup": exact_single / ann_single,
     }))
 
 
