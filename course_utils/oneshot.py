@@ -1,0 +1,401 @@
+"""Lake's 20-way one-shot task: reading the runs, scoring a model on them, and training streams.
+
+A run (``runNN/``) holds ``training/classNN.png`` (one example each of 20 characters, by one set of
+drawers), ``test/itemNN.png`` (20 queries, the same characters by other drawers) and
+``class_labels.txt``, one line per query: ``runNN/test/itemNN.png runNN/training/classMM.png``, the
+query and its correct answer. A model answers a query with the training image it finds most
+similar; the accuracy over all queries of all runs is the one-shot accuracy (Koch et al. 2015:
+92.0% for their Siamese network, Lake et al. 2015: 95.5% for people, 21.7% for pixel 1-NN).
+
+Here also: Lake-style trials built from any labelled Omniglot images (for validation on held-out
+characters), Koch's random affine distortions, and ``tf.data`` streams of balanced same/different
+character pairs and of rotation-augmented classes. Label convention: **1 = same character**.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from course_utils.datasets.core import DataError, decode_image
+
+SAME = 1
+DIFFERENT = 0
+_RUN = re.compile(r"^run\d+$")
+
+
+@dataclass(frozen=True)
+class OneShotRun:
+    """One run: ``training[answers[i]]`` is the correct answer to query ``test[i]``."""
+
+    name: str
+    training: np.ndarray
+    test: np.ndarray
+    answers: np.ndarray
+    training_names: list[str] = field(default_factory=list)
+    test_names: list[str] = field(default_factory=list)
+
+    @property
+    def n_way(self) -> int:
+        return len(self.training)
+
+
+@dataclass(frozen=True)
+class OneShotResult:
+    """Which training image a model picked for every query of every run."""
+
+    runs: list[str]
+    picked: list[np.ndarray]
+    answers: list[np.ndarray]
+
+    @property
+    def correct(self) -> list[np.ndarray]:
+        return [p == a for p, a in zip(self.picked, self.answers)]
+
+    @property
+    def trials(self) -> int:
+        return int(sum(len(a) for a in self.answers))
+
+    @property
+    def accuracy(self) -> float:
+        """Return the fraction of all queries (of all runs) answered correctly."""
+        return float(np.concatenate(self.correct).mean())
+
+    def per_run(self) -> dict[str, float]:
+        """Return the accuracy of each run."""
+        return {name: float(c.mean()) for name, c in zip(self.runs, self.correct)}
+
+
+def parse_class_labels(text: str, run: str) -> list[tuple[str, str]]:
+    """Parse ``class_labels.txt``: return ``(test file, training file)`` names, one per query.
+
+    Raises:
+        DataError: a line is not two paths ``runNN/test/X.png runNN/training/Y.png`` of ``run``.
+    """
+    pairs = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        test, training = (parts + ["", ""])[:2]
+        if (len(parts) != 2 or not test.startswith(f"{run}/test/")
+                or not training.startswith(f"{run}/training/")):
+            raise DataError(f"{run}/class_labels.txt line {number} reads {line.strip()!r}: "
+                            f"expected '{run}/test/itemNN.png {run}/training/classNN.png'")
+        pairs.append((test.split("/")[-1], training.split("/")[-1]))
+    if not pairs:
+        raise DataError(f"{run}/class_labels.txt is empty")
+    return pairs
+
+
+def load_runs(sources: str | os.PathLike | Sequence[str | os.PathLike],
+              image_size: int | None = None) -> list[OneShotRun]:
+    """Read one-shot runs from zips (``all_runs.zip``) or folders (of ``runNN/``, or one run).
+
+    Images are grayscale uint8, resized with area averaging when ``image_size`` is given. Runs
+    are returned sorted by name; a run found in several sources is read once.
+
+    Raises:
+        DataError: a source is missing or holds no run, a run lacks ``class_labels.txt`` or an
+            image it names, or a file is not an image.
+    """
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    runs: dict[str, OneShotRun] = {}
+    for source in sources:
+        for run in _runs_of(Path(source).expanduser(), image_size):
+            runs.setdefault(run.name, run)
+    if not runs:
+        raise DataError("no one-shot runs given")
+    return [runs[name] for name in sorted(runs)]
+
+
+def _runs_of(source: Path, image_size: int | None) -> list[OneShotRun]:
+    if source.is_dir():
+        if (source / "class_labels.txt").is_file():
+            folders = [source]
+        else:
+            folders = sorted(p for p in source.iterdir() if p.is_dir() and _RUN.match(p.name))
+        if not folders:
+            raise DataError(f"{str(source)!r} holds no one-shot run: expected runNN/ folders with "
+                            f"class_labels.txt, training/ and test/ (the all_runs.zip layout)")
+        return [_build_run(f.name, lambda name, f=f: _read_file(f / name), image_size)
+                for f in folders]
+    if not source.is_file():
+        raise DataError(f"one-shot runs {str(source)!r} do not exist")
+    try:
+        with zipfile.ZipFile(source) as archive:
+            members = set(archive.namelist())
+            # A run may sit at the top of the zip or one folder down (all_runs/run01/...).
+            labels = sorted(m for m in members if re.search(r"(^|/)run\d+/class_labels\.txt$", m))
+            if not labels:
+                raise DataError(f"{str(source)!r} holds no runNN/class_labels.txt: not the "
+                                f"all_runs.zip layout (runNN/training, runNN/test, "
+                                f"runNN/class_labels.txt)")
+            runs = []
+            for member in labels:
+                prefix = member[: -len("class_labels.txt")]
+                name = prefix.rstrip("/").split("/")[-1]
+
+                def read(rel: str, prefix: str = prefix) -> bytes:
+                    if prefix + rel not in members:
+                        raise DataError(f"{str(source)!r} lacks {prefix + rel}")
+                    return archive.read(prefix + rel)
+
+                runs.append(_build_run(name, read, image_size, where=str(source)))
+            return runs
+    except (zipfile.BadZipFile, OSError) as error:
+        raise DataError(f"cannot read one-shot runs zip {str(source)!r}: {error}") from error
+
+
+def _read_file(path: Path) -> bytes:
+    if not path.is_file():
+        raise DataError(f"one-shot run file {str(path)!r} is missing")
+    return path.read_bytes()
+
+
+def _build_run(name: str, read: Callable[[str], bytes], image_size: int | None,
+               where: str = "") -> OneShotRun:
+    pairs = parse_class_labels(read("class_labels.txt").decode("utf-8", "replace"), name)
+    test_names = [t for t, _ in pairs]
+    training_names = sorted({c for _, c in pairs})
+    if len(set(test_names)) != len(test_names):
+        raise DataError(f"{name}/class_labels.txt lists a query twice")
+
+    def image(folder: str, file: str) -> np.ndarray:
+        return decode_image(read(f"{folder}/{file}"), image_size, "L",
+                            f"{where + ':' if where else ''}{name}/{folder}/{file}")
+
+    training = np.stack([image("training", f) for f in training_names])
+    test = np.stack([image("test", f) for f in test_names])
+    answers = np.array([training_names.index(c) for _, c in pairs], dtype=np.int32)
+    return OneShotRun(name, training, test, answers, training_names, test_names)
+
+
+def resize_runs(runs: Sequence[OneShotRun], image_size: int) -> list[OneShotRun]:
+    """Return the runs with every image resized (area averaging) to ``image_size``."""
+    from PIL import Image
+
+    def resize(images: np.ndarray) -> np.ndarray:
+        return np.stack([np.asarray(Image.fromarray(i).resize((image_size, image_size),
+                                                              Image.Resampling.BOX))
+                         for i in images])
+
+    return [replace(r, training=resize(r.training), test=resize(r.test)) for r in runs]
+
+
+def score_runs(runs: Sequence[OneShotRun],
+               similarity: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> OneShotResult:
+    """Answer every query with the training image of highest ``similarity(test, training)``.
+
+    ``similarity`` returns an (n_test, n_way) array; higher means more alike.
+
+    Raises:
+        ValueError: ``similarity`` returns the wrong shape or a non-finite value.
+    """
+    picked = []
+    for run in runs:
+        scores = np.asarray(similarity(run.test, run.training), dtype=np.float64)
+        if scores.shape != (len(run.test), run.n_way):
+            raise ValueError(f"similarity returned shape {scores.shape} for {run.name}; expected "
+                             f"(queries, candidates) = {(len(run.test), run.n_way)}")
+        if not np.all(np.isfinite(scores)):
+            raise ValueError(f"similarity returned NaN or infinite scores for {run.name}")
+        picked.append(scores.argmax(axis=1).astype(np.int32))
+    return OneShotResult([r.name for r in runs], picked, [r.answers for r in runs])
+
+
+def pixel_similarity(test: np.ndarray, training: np.ndarray) -> np.ndarray:
+    """Return minus the Euclidean distance between raw pixels (the 1-nearest-neighbour baseline)."""
+    a = test.reshape(len(test), -1).astype(np.float64) / 255
+    b = training.reshape(len(training), -1).astype(np.float64) / 255
+    squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+    return -np.sqrt(np.maximum(squared, 0))
+
+
+def cosine_similarity(test: np.ndarray, training: np.ndarray) -> np.ndarray:
+    """Return the cosine similarity between every row of ``test`` and of ``training``."""
+    a = test.reshape(len(test), -1).astype(np.float64)
+    b = training.reshape(len(training), -1).astype(np.float64)
+    a /= np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b /= np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return a @ b.T
+
+
+def make_runs(images: np.ndarray, labels: np.ndarray, alphabets: np.ndarray,
+              drawers: np.ndarray, n_runs: int, n_way: int = 20,
+              seed: int = 0) -> list[OneShotRun]:
+    """Build Lake-style runs: ``n_way`` characters of one alphabet, each drawn by two drawers.
+
+    Within a run the one-shot examples come from one drawer per character and the queries from
+    another, as in ``all_runs.zip``; use characters no model was trained on.
+
+    Raises:
+        ValueError: no alphabet has ``n_way`` characters with two drawers each.
+    """
+    rng = np.random.default_rng(seed)
+    usable = {}
+    for alphabet in np.unique(alphabets):
+        chars = [c for c in np.unique(labels[alphabets == alphabet])
+                 if len(np.unique(drawers[labels == c])) >= 2]
+        if len(chars) >= n_way:
+            usable[alphabet] = chars
+    if not usable:
+        raise ValueError(f"no alphabet has {n_way} characters drawn by two drawers: lower n_way")
+    names = sorted(usable)
+    runs = []
+    for number in range(1, n_runs + 1):
+        chars = rng.choice(usable[names[(number - 1) % len(names)]], n_way, replace=False)
+        pick = []
+        for c in chars:
+            mine = np.flatnonzero(labels == c)
+            two = rng.choice(np.unique(drawers[mine]), 2, replace=False)
+            pick.append([rng.choice(mine[drawers[mine] == d]) for d in two])
+        pick = np.array(pick)
+        order = rng.permutation(n_way)
+        runs.append(OneShotRun(f"trial{number:03d}", images[pick[:, 0]], images[pick[order, 1]],
+                               order.astype(np.int32)))
+    return runs
+
+
+def affine_transforms(n: int, image_size: int, rng: np.random.Generator,
+                      probability: float = 0.5) -> np.ndarray:
+    """Draw Koch et al.'s random affine distortions as (n, 8) projective transforms.
+
+    Each of rotation (±10°), shear (±0.3), scale (0.8-1.2 per axis) and translation (±2 px at
+    105 px, scaled to ``image_size``) is applied with ``probability``, about the image centre.
+    """
+    def maybe(low, high, shape=(n,)):
+        values = rng.uniform(low, high, size=shape)
+        return np.where(rng.random(shape) < probability, values, 0.0)
+
+    theta = np.deg2rad(maybe(-10, 10))
+    shear = maybe(-0.3, 0.3, (n, 2))
+    scale = 1 + maybe(-0.2, 0.2, (n, 2))
+    shift = maybe(-2, 2, (n, 2)) * image_size / 105
+    cos, sin = np.cos(theta), np.sin(theta)
+    # forward map (x, y) -> A (x, y) + t about the centre; keras wants the inverse (output -> input)
+    forward = np.empty((n, 2, 2))
+    forward[:, 0, 0] = scale[:, 0] * (cos - shear[:, 1] * sin)
+    forward[:, 0, 1] = scale[:, 0] * (shear[:, 0] * cos - sin)
+    forward[:, 1, 0] = scale[:, 1] * (sin + shear[:, 1] * cos)
+    forward[:, 1, 1] = scale[:, 1] * (shear[:, 0] * sin + cos)
+    inverse = np.linalg.inv(forward)
+    centre = (image_size - 1) / 2
+    offset = centre - inverse @ (np.full(2, centre)[None, :, None] + shift[:, :, None])
+    transforms = np.zeros((n, 8), dtype=np.float32)
+    transforms[:, [0, 1, 3, 4]] = inverse.reshape(n, 4)
+    transforms[:, [2, 5]] = offset[:, :, 0]
+    return transforms
+
+
+def apply_affine(images, transforms):
+    """Warp a uint8 batch (n, h, w[, 1]) by ``transforms``; keep shape, dtype and 0-255 range.
+
+    Uncovered pixels become white paper (255), as in the upstream images.
+    """
+    import tensorflow as tf
+    from keras import ops
+
+    images = tf.convert_to_tensor(images)
+    squeeze = images.shape.rank == 3
+    batch = tf.cast(images[..., None] if squeeze else images, tf.float32)
+    warped = ops.image.affine_transform(batch, tf.convert_to_tensor(transforms, tf.float32),
+                                        interpolation="bilinear", fill_mode="constant",
+                                        fill_value=255.0, data_format="channels_last")
+    warped = tf.cast(tf.round(tf.clip_by_value(warped, 0, 255)), images.dtype)
+    return warped[..., 0] if squeeze else warped
+
+
+def rotation_classes(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the images turned by 0/90/180/270° with each turn a class: ``4 * label + turn``."""
+    turned = np.concatenate([np.rot90(images, k, axes=(1, 2)) for k in range(4)])
+    classes = np.concatenate([4 * labels + k for k in range(4)]).astype(np.int32)
+    return np.ascontiguousarray(turned), classes
+
+
+def pair_indices(labels: np.ndarray, n_pairs: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw balanced pairs: even positions two images of one character, odd ones of two.
+
+    Raises:
+        ValueError: fewer than two characters, or no character with two images.
+    """
+    classes, counts = np.unique(labels, return_counts=True)
+    if len(classes) < 2 or counts.max() < 2:
+        raise ValueError("pairs need at least two characters and a character with two images")
+    by_class = {c: np.flatnonzero(labels == c) for c in classes}
+    pairable = classes[counts >= 2]
+    left, right = np.empty(n_pairs, dtype=np.int64), np.empty(n_pairs, dtype=np.int64)
+    same = (np.arange(n_pairs) % 2 == 0)
+    for i in range(n_pairs):
+        if same[i]:
+            left[i], right[i] = rng.choice(by_class[rng.choice(pairable)], 2, replace=False)
+        else:
+            a, b = rng.choice(classes, 2, replace=False)
+            left[i], right[i] = rng.choice(by_class[a]), rng.choice(by_class[b])
+    return left, right, same.astype(np.float32)
+
+
+def pair_stream(images: np.ndarray, labels: np.ndarray, batch_size: int, steps: int,
+                seed: int = 0, augment: bool = True):
+    """Return a ``tf.data`` stream of ``steps`` batches of ``((left, right), same)`` uint8 pairs.
+
+    Pairs are drawn afresh every epoch, half same-character (label 1), half different; with
+    ``augment`` both sides get independent Koch distortions.
+    """
+    rng = np.random.default_rng(seed)
+
+    def batches():
+        for _ in range(steps):
+            left, right, same = pair_indices(labels, batch_size, rng)
+            yield left, right, same, _transforms(2 * batch_size, images.shape[1], rng, augment)
+
+    def gather(left, right, same, transforms):
+        import tensorflow as tf
+
+        pixels = tf.gather(images, tf.concat([left, right], 0))
+        if augment:
+            pixels = apply_affine(pixels, transforms)
+        return (pixels[:batch_size], pixels[batch_size:]), same
+
+    return _stream(batches, gather, (np.int64, np.int64, np.float32, np.float32))
+
+
+def class_stream(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int = 0,
+                 augment: bool = True):
+    """Return a ``tf.data`` stream of one shuffled epoch of ``(image, label)`` batches."""
+    rng = np.random.default_rng(seed)
+
+    def batches():
+        order = rng.permutation(len(labels))
+        for start in range(0, len(order), batch_size):
+            index = order[start:start + batch_size]
+            yield index, labels[index], _transforms(len(index), images.shape[1], rng, augment)
+
+    def gather(index, label, transforms):
+        import tensorflow as tf
+
+        pixels = tf.gather(images, index)
+        return (apply_affine(pixels, transforms) if augment else pixels), label
+
+    return _stream(batches, gather, (np.int64, labels.dtype, np.float32))
+
+
+def _transforms(n: int, size: int, rng: np.random.Generator, augment: bool) -> np.ndarray:
+    return affine_transforms(n, size, rng) if augment else np.zeros((n, 8), np.float32)
+
+
+def _stream(batches: Callable, gather: Callable, dtypes: Sequence[type]):
+    import tensorflow as tf
+
+    signature = tuple(tf.TensorSpec((None, 8) if i == len(dtypes) - 1 else (None,), tf.as_dtype(d))
+                      for i, d in enumerate(dtypes))
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    return dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
