@@ -34,9 +34,14 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "full": dict(image_size=128, n_images=None, epochs=40, batch_size=128, minutes=60),
     },
     "03_vgg16_omniglot": {
-        "smoke": dict(image_size=28, n_images=200, epochs=1, batch_size=32, minutes=1, width=0.125),
-        "cpu": dict(image_size=28, n_images=None, epochs=10, batch_size=128, minutes=15, width=0.25),
-        "full": dict(image_size=105, n_images=None, epochs=30, batch_size=128, minutes=120, width=1.0),
+        "smoke": dict(image_size=28, n_images=300, epochs=1, batch_size=64, minutes=1, width=0.125,
+                      siamese_steps=4, background=("images_background_small1",
+                                                   "images_background_small2")),
+        "cpu": dict(image_size=28, n_images=None, epochs=4, batch_size=64, minutes=15, width=0.25,
+                    siamese_steps=300, background=("images_background_small1",
+                                                   "images_background_small2")),
+        "full": dict(image_size=105, n_images=None, epochs=30, batch_size=128, minutes=120,
+                     width=1.0, siamese_steps=3000, background=("images_background",)),
     },
     "04_plant_disease": {
         "smoke": dict(image_size=32, n_images=96, epochs=1, batch_size=16, minutes=1, episodes=20,
