@@ -17,3 +17,7 @@ __all__ += ["load_cifar10"]
 from .plantvillage import load_plantvillage  # noqa: E402
 
 __all__ += ["load_plantvillage"]
+
+from .omniglot import load_omniglot  # noqa: E402  (appended by notebook 03)
+
+__all__ += ["load_omniglot"]
