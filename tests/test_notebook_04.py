@@ -49,15 +49,34 @@ def test_triplet_loss_matches_hand_computed_values_and_margin_edge(ns):
     assert np.allclose(values, [0.0, 0.1, 0.0, 1.1], atol=1e-6)
 
 
+EMBEDDINGS = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [0.0, 1.5]], "float32")
+CLASSES = np.array([0, 0, 1, 1])
+
+
 def test_batch_hard_triplet_uses_farthest_positive_and_nearest_negative(ns):
-    embeddings = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [0.0, 1.5]], "float32")
-    labels = np.array([0, 0, 1, 1])
-    loss = ns["BatchHardTripletLoss"](margin=0.5)
+    loss = ns["BatchTripletLoss"](margin=0.5, mining="hard")
     # anchor 0: farthest positive 1.0, nearest negative 1.5 -> 0.0
     # anchor 1: positive 1.0, negative 0.5 -> 1.0;  anchor 2: positive 3.354, negative 3.0 -> 0.854
     # anchor 3: positive 3.354, negative 0.5 -> 3.354
-    expected = np.mean([0.0, 1.0, np.hypot(3, 1.5) - 3 + 0.5, np.hypot(3, 1.5) - 0.5 + 0.5])
-    assert float(loss(labels, embeddings)) == pytest.approx(expected, rel=1e-4)
+    far = np.hypot(3, 1.5)
+    expected = np.mean([0.0, 1.0, far - 3 + 0.5, far - 0.5 + 0.5])
+    assert float(loss(CLASSES, EMBEDDINGS)) == pytest.approx(expected, rel=1e-4)
+
+
+def test_batch_all_triplet_averages_the_violating_triplets(ns):
+    loss = ns["BatchTripletLoss"](margin=0.5, mining="all")
+    far = np.hypot(3, 1.5)
+    # (anchor, positive, negative): d(a,p) + 0.5 - d(a,n) for the 8 triplets, zero ones skipped.
+    values = [1.0 + 0.5 - 3.0, 1.0 + 0.5 - 1.5, 1.0 + 0.5 - np.hypot(3, 1), 1.0 + 0.5 - 0.5,
+              far + 0.5 - 3.0, far + 0.5 - np.hypot(3, 1), far + 0.5 - 1.5, far + 0.5 - 0.5]
+    violating = [v for v in values if v > 0]
+    assert len(violating) == 5
+    assert float(loss(CLASSES, EMBEDDINGS)) == pytest.approx(np.mean(violating), rel=1e-4)
+
+
+def test_batch_triplet_loss_refuses_unknown_mining(ns):
+    with pytest.raises(ValueError, match="choose 'all' or 'hard'"):
+        ns["BatchTripletLoss"](mining="semi")
 
 
 def test_euclidean_distance_layer_is_euclidean_and_finite_at_zero(ns):
@@ -92,7 +111,8 @@ def test_leaf_tower_embeds_on_the_unit_sphere(ns):
 
 def test_loss_configs_keep_their_margin(ns):
     assert ns["ContrastiveLoss"](margin=2.0).get_config()["margin"] == 2.0
-    assert ns["BatchHardTripletLoss"](margin=0.2).get_config()["margin"] == 0.2
+    config = ns["BatchTripletLoss"](margin=0.2, mining="hard").get_config()
+    assert config["margin"] == 0.2 and config["mining"] == "hard"
 
 
 @pytest.mark.notebook
