@@ -125,7 +125,8 @@ def _runs_of(source: Path, image_size: int | None) -> list[OneShotRun]:
         if not folders:
             raise DataError(f"{str(source)!r} holds no one-shot run: expected runNN/ folders with "
                             f"class_labels.txt, training/ and test/ (the all_runs.zip layout)")
-        return [_build_run(f.name, lambda name, f=f: _read_file(f / name), image_size)
+        return [_build_run(f.name, lambda name, f=f: _read_file(f / name),
+                           lambda: sorted(p.name for p in (f / "training").glob("*.png")), image_size)
                 for f in folders]
     if not source.is_file():
         raise DataError(f"one-shot runs {str(source)!r} do not exist")
@@ -148,7 +149,11 @@ def _runs_of(source: Path, image_size: int | None) -> list[OneShotRun]:
                         raise DataError(f"{str(source)!r} lacks {prefix + rel}")
                     return archive.read(prefix + rel)
 
-                runs.append(_build_run(name, read, image_size, where=str(source)))
+                def training(prefix: str = prefix) -> list[str]:
+                    return sorted(m.rsplit("/", 1)[1] for m in members
+                                  if m.startswith(prefix + "training/") and m.endswith(".png"))
+
+                runs.append(_build_run(name, read, training, image_size, where=str(source)))
             return runs
     except (zipfile.BadZipFile, OSError) as error:
         raise DataError(f"cannot read one-shot runs zip {str(source)!r}: {error}") from error
@@ -160,11 +165,12 @@ def _read_file(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _build_run(name: str, read: Callable[[str], bytes], image_size: int | None,
-               where: str = "") -> OneShotRun:
+def _build_run(name: str, read: Callable[[str], bytes], training_files: Callable[[], list[str]],
+               image_size: int | None, where: str = "") -> OneShotRun:
     pairs = parse_class_labels(read("class_labels.txt").decode("utf-8", "replace"), name)
     test_names = [t for t, _ in pairs]
-    training_names = sorted({c for _, c in pairs})
+    # Every image in training/ is a candidate, also one that no query names.
+    training_names = sorted(set(training_files()) | {c for _, c in pairs})
     if len(set(test_names)) != len(test_names):
         raise DataError(f"{name}/class_labels.txt lists a query twice")
 

@@ -1,0 +1,66 @@
+"""Notebook 03: its teaching code (tower, L1 layer, Siamese model) and a smoke run's metrics."""
+
+import numpy as np
+import pytest
+
+from conftest import notebook_namespace
+
+NAME = "03_vgg16_omniglot"
+
+
+@pytest.fixture(scope="module")
+def teach():
+    return notebook_namespace(NAME)
+
+
+def test_l1_distance_is_the_absolute_difference(teach):
+    layer = teach["L1Distance"]()
+    a = np.array([[1.0, -2.0, 3.0]], np.float32)
+    b = np.array([[0.5, 2.0, 3.0]], np.float32)
+    np.testing.assert_allclose(np.asarray(layer([a, b])), [[0.5, 4.0, 0.0]])
+
+
+def test_tower_keeps_vgg16_blocks_and_scales_with_width(teach):
+    tower = teach["vgg16_tower"](28, width=0.25)
+    convs = [layer.name for layer in tower.layers if "_conv" in layer.name]
+    assert [c.split("_")[0] for c in convs] == ["block1"] * 2 + ["block2"] * 2 + ["block3"] * 3 + \
+        ["block4"] * 3 + ["block5"] * 3
+    assert tower.get_layer("block5_conv3").filters == 128
+    assert tower(np.full((2, 28, 28), 255, np.uint8)).shape == (2, 128)
+
+
+def test_siamese_model_round_trips_through_keras_file(teach, tmp_path):
+    import keras
+
+    model = teach["siamese_model"](teach["vgg16_tower"](28, width=0.125))
+    rng = np.random.default_rng(0)
+    left, right = (rng.integers(0, 256, (3, 28, 28), dtype=np.uint8) for _ in range(2))
+    before = model.predict([left, right], verbose=0)
+    assert before.shape == (3, 1) and np.all((before > 0) & (before < 1))
+    model.save(tmp_path / "siamese.keras")
+    restored = keras.models.load_model(tmp_path / "siamese.keras")
+    np.testing.assert_allclose(restored.predict([left, right], verbose=0), before, atol=1e-6)
+    assert not any(type(layer).__name__ == "Lambda" for layer in restored.layers)
+
+
+@pytest.mark.notebook
+def test_notebook_03_runs_and_reports_its_numbers(run_notebook):
+    m = run_notebook(NAME).metrics
+    assert m["notebook"] == NAME and m["profile"] == "smoke"
+    assert "images_background_small1" in m["sources"]["background"]
+    assert "run01" in m["sources"]["runs"]
+    assert m["trials"] == 20
+    for key in ("one_shot_20way_accuracy", "siamese_20way_accuracy", "nn_baseline_accuracy"):
+        assert 0 <= m[key] <= 1 and (m[key] * m["trials"]) == pytest.approx(round(m[key] * m["trials"]))
+    assert m["nn_baseline_accuracy"] == pytest.approx(0.35)  # 7 of run01's 20 queries
+    assert m["train_seconds"] > 0
+
+
+@pytest.mark.notebook
+def test_notebook_03_shows_pictures(run_notebook):
+    import nbformat
+
+    executed = nbformat.read(run_notebook(NAME).output, as_version=4)
+    images = sum("image/png" in out.get("data", {}) for cell in executed.cells
+                 if cell.cell_type == "code" for out in cell.outputs)
+    assert images >= 6

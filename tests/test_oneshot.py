@@ -1,0 +1,166 @@
+"""Lake's one-shot runs: parsing (zip and folder), scoring, baselines, distortions and streams."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from course_utils import oneshot
+from course_utils.datasets import DataError
+
+
+def glyph(k: int, size: int = 105) -> np.ndarray:
+    """A white image with a dark bar whose position encodes ``k``."""
+    image = np.full((size, size), 255, np.uint8)
+    image[5 * k:5 * k + 4, 10:90] = 0
+    return image
+
+
+def write_run(root: Path, name: str = "run01", n: int = 4, answers=(2, 0, 3, 1)) -> Path:
+    """Write a run in the upstream layout: query i shows the glyph of class answers[i]."""
+    run = root / name
+    (run / "training").mkdir(parents=True)
+    (run / "test").mkdir()
+    lines = []
+    for c in range(n):
+        Image.fromarray(glyph(c)).save(run / "training" / f"class{c + 1:02d}.png")
+    for i, c in enumerate(answers):
+        Image.fromarray(glyph(c)).save(run / "test" / f"item{i + 1:02d}.png")
+        lines.append(f"{name}/test/item{i + 1:02d}.png {name}/training/class{c + 1:02d}.png")
+    (run / "class_labels.txt").write_text("\n".join(lines) + "\n")
+    return run
+
+
+def zip_runs(root: Path, archive: Path) -> Path:
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in sorted(root.rglob("*")):
+            out.write(path, path.relative_to(root).as_posix())
+    return archive
+
+
+def test_class_labels_parse_into_query_and_answer_files():
+    text = "run07/test/item01.png run07/training/class08.png\nrun07/test/item02.png run07/training/class01.png\n"
+    assert oneshot.parse_class_labels(text, "run07") == [("item01.png", "class08.png"),
+                                                        ("item02.png", "class01.png")]
+
+
+@pytest.mark.parametrize("line", ["run01/test/item01.png", "run02/test/item01.png run02/training/class01.png",
+                                  "run01/training/class01.png run01/test/item01.png"])
+def test_malformed_class_labels_line_is_named(line):
+    with pytest.raises(DataError, match="line 1"):
+        oneshot.parse_class_labels(line, "run01")
+
+
+def test_folder_and_zip_give_the_same_runs(tmp_path):
+    write_run(tmp_path / "runs", "run01")
+    write_run(tmp_path / "runs", "run02", answers=(1, 1, 0, 3))
+    archive = zip_runs(tmp_path / "runs", tmp_path / "all_runs.zip")
+    from_folder = oneshot.load_runs(tmp_path / "runs")
+    from_zip = oneshot.load_runs(archive)
+    assert [r.name for r in from_zip] == ["run01", "run02"]
+    for a, b in zip(from_folder, from_zip):
+        np.testing.assert_array_equal(a.training, b.training)
+        np.testing.assert_array_equal(a.answers, b.answers)
+    assert from_zip[0].answers.tolist() == [2, 0, 3, 1] and from_zip[0].test.shape == (4, 105, 105)
+    assert oneshot.load_runs(tmp_path / "runs" / "run02")[0].answers.tolist() == [1, 1, 0, 3]
+
+
+def test_scorer_counts_the_answers_class_labels_name(tmp_path):
+    runs = oneshot.load_runs(write_run(tmp_path), image_size=28)
+    perfect = oneshot.score_runs(runs, oneshot.pixel_similarity)
+    assert perfect.accuracy == 1.0 and perfect.trials == 4
+    always_first = oneshot.score_runs(runs, lambda t, c: np.tile(np.arange(len(c))[::-1], (len(t), 1)))
+    assert always_first.picked[0].tolist() == [0, 0, 0, 0]
+    assert always_first.accuracy == 0.25 and always_first.per_run() == {"run01": 0.25}
+
+
+def test_scorer_rejects_a_wrong_shape_or_nan(tmp_path):
+    runs = oneshot.load_runs(write_run(tmp_path))
+    with pytest.raises(ValueError, match="shape"):
+        oneshot.score_runs(runs, lambda t, c: np.zeros((len(t), len(c) + 1)))
+    with pytest.raises(ValueError, match="NaN"):
+        oneshot.score_runs(runs, lambda t, c: np.full((len(t), len(c)), np.nan))
+
+
+def test_run_folder_missing_an_image_is_a_clear_error(tmp_path):
+    run = write_run(tmp_path)
+    (run / "training" / "class03.png").unlink()
+    with pytest.raises(DataError, match="class03.png"):
+        oneshot.load_runs(run)
+
+
+def test_zip_of_the_wrong_layout_is_a_clear_error(tmp_path):
+    with zipfile.ZipFile(tmp_path / "runs.zip", "w") as out:
+        out.writestr("images/item01.png", b"")
+    with pytest.raises(DataError, match="class_labels.txt"):
+        oneshot.load_runs(tmp_path / "runs.zip")
+    with pytest.raises(DataError, match="no one-shot run"):
+        oneshot.load_runs(tmp_path)
+
+
+def test_pixel_baseline_on_the_shared_run_is_far_from_perfect(shared_data):
+    result = oneshot.score_runs(oneshot.load_runs(shared_data / "omniglot" / "one_shot_run01.zip"),
+                                oneshot.pixel_similarity)
+    assert result.trials == 20 and 0.05 <= result.accuracy <= 0.5
+
+
+def test_cosine_similarity_ignores_length():
+    a = np.array([[1.0, 0.0], [0.0, 2.0]])
+    np.testing.assert_allclose(oneshot.cosine_similarity(a, 3 * a), np.eye(2))
+
+
+def test_affine_distortion_keeps_shape_dtype_and_range():
+    rng = np.random.default_rng(0)
+    images = np.stack([glyph(k, 28) for k in range(4)])
+    warped = np.asarray(oneshot.apply_affine(images, oneshot.affine_transforms(4, 28, rng, 1.0)))
+    assert warped.shape == images.shape and warped.dtype == np.uint8
+    assert warped.min() >= 0 and warped.max() == 255 and not np.array_equal(warped, images)
+    identity = np.tile(np.array([1, 0, 0, 0, 1, 0, 0, 0], np.float32), (4, 1))
+    np.testing.assert_array_equal(np.asarray(oneshot.apply_affine(images, identity)), images)
+    none = oneshot.affine_transforms(4, 28, rng, probability=0.0)
+    np.testing.assert_allclose(none, identity, atol=1e-6)
+
+
+def test_rotation_classes_make_four_classes_per_character():
+    images = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    turned, classes = oneshot.rotation_classes(images, np.array([0, 1]))
+    assert turned.shape == (8, 3, 3) and sorted(classes.tolist()) == list(range(8))
+    np.testing.assert_array_equal(turned[classes.tolist().index(5)], np.rot90(images[1]))
+
+
+def test_pairs_are_balanced_and_labelled_one_for_same():
+    labels = np.repeat(np.arange(5), 3)
+    left, right, same = oneshot.pair_indices(labels, 100, np.random.default_rng(0))
+    assert same.sum() == 50
+    assert np.all((labels[left] == labels[right]) == (same == oneshot.SAME))
+    assert np.all(left != right)
+
+
+def test_pair_stream_yields_uint8_batches_of_pairs():
+    images = np.stack([glyph(k % 6, 28) for k in range(12)])
+    stream = oneshot.pair_stream(images, np.arange(12) % 6, batch_size=8, steps=2, seed=1)
+    batches = list(stream)
+    assert len(batches) == 2
+    (left, right), same = batches[0]
+    assert left.shape == right.shape == (8, 28, 28) and left.dtype.name == "uint8"
+    assert same.numpy().tolist() == [1, 0] * 4
+
+
+def test_made_runs_use_two_drawers_and_one_alphabet():
+    labels = np.repeat(np.arange(6), 4)
+    drawers = np.tile(np.arange(1, 5), 6)
+    alphabets = np.array(["A"] * 24)
+    images = np.arange(24 * 4, dtype=np.uint8).reshape(24, 2, 2)
+    runs = oneshot.make_runs(images, labels, alphabets, drawers, n_runs=3, n_way=5, seed=0)
+    assert len(runs) == 3 and runs[0].training.shape == (5, 2, 2)
+    index = {images[i].tobytes(): i for i in range(24)}
+    for run in runs:
+        for q, a in enumerate(run.answers):
+            query, example = index[run.test[q].tobytes()], index[run.training[a].tobytes()]
+            assert labels[query] == labels[example] and drawers[query] != drawers[example]
+    with pytest.raises(ValueError, match="n_way"):
+        oneshot.make_runs(images, labels, alphabets, drawers, n_runs=1, n_way=7)
