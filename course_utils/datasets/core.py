@@ -156,7 +156,7 @@ def read_images(paths: Sequence[Path], size: int | None, mode: str = "RGB",
     Raises:
         DataError: none of the images could be read.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     arrays, kept, skipped = [], [], []
     shape = None
