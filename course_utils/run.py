@@ -85,23 +85,23 @@ def parse_value(text: str) -> Any:
         return text
 
 
+def _set_environment(values: Mapping[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @contextlib.contextmanager
 def environment(values: Mapping[str, str | None]) -> Iterator[None]:
     """Set (or, for None, unset) environment variables for the kernels started inside the block."""
     saved = {k: os.environ.get(k) for k in values}
     try:
-        for key, value in values.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_environment(values)
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_environment(saved)
 
 
 def failing_cell(executed: Path, error: BaseException) -> str:

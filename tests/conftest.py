@@ -70,3 +70,16 @@ def notebook_namespace(name: str, tag: str = "teach") -> dict:
     for cell in cells:
         exec(compile(cell.source, f"{name}.ipynb[{tag}]", "exec"), namespace)
     return namespace
+
+
+def code_outputs(notebook_path) -> list[dict]:
+    """Return every output of the code cells of an executed notebook, in order."""
+    import nbformat
+
+    executed = nbformat.read(notebook_path, as_version=4)
+    return [out for cell in executed.cells if cell.cell_type == "code" for out in cell.outputs]
+
+
+def count_plots(notebook_path) -> int:
+    """Return how many PNG images (plots) an executed notebook shows."""
+    return sum("image/png" in out.get("data", {}) for out in code_outputs(notebook_path))

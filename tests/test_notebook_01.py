@@ -1,5 +1,6 @@
 """Notebook 01 executed under smoke on the shared AID slice, and its metrics checked."""
 
+from conftest import count_plots
 import pytest
 
 pytestmark = pytest.mark.notebook
@@ -21,11 +22,8 @@ def test_notebook_01_runs_and_reports_its_numbers(run_notebook):
 
 
 def test_notebook_01_shows_pictures(run_notebook):
-    import nbformat
-
-    executed = nbformat.read(run_notebook(NAME).output, as_version=4)
-    images = sum("image/png" in out.get("data", {}) for cell in executed.cells
-                 if cell.cell_type == "code" for out in cell.outputs)
+    output = run_notebook(NAME).output
+    images = count_plots(output)
     assert images >= 5
 
 

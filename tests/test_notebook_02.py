@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import notebook_namespace
+from conftest import code_outputs, count_plots, notebook_namespace
 
 NAME = "02_contrastive_siamese"
 
@@ -108,12 +108,8 @@ def test_notebook_02_runs_and_reports_its_numbers(run_notebook):
 
 @pytest.mark.notebook
 def test_notebook_02_shows_its_evaluation_plots(run_notebook):
-    import nbformat
-
-    executed = nbformat.read(run_notebook(NAME).output, as_version=4)
-    images = sum("image/png" in out.get("data", {}) for cell in executed.cells
-                 if cell.cell_type == "code" for out in cell.outputs)
+    output = run_notebook(NAME).output
+    images = count_plots(output)
     assert images >= 7
-    text = "".join(out.get("text", "") for cell in executed.cells if cell.cell_type == "code"
-                   for out in cell.outputs)
+    text = "".join(out.get("text", "") for out in code_outputs(output))
     assert "reloaded predictions identical: True" in text

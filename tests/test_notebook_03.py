@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import notebook_namespace
+from conftest import count_plots, notebook_namespace
 
 NAME = "03_vgg16_omniglot"
 
@@ -58,9 +58,6 @@ def test_notebook_03_runs_and_reports_its_numbers(run_notebook):
 
 @pytest.mark.notebook
 def test_notebook_03_shows_pictures(run_notebook):
-    import nbformat
-
-    executed = nbformat.read(run_notebook(NAME).output, as_version=4)
-    images = sum("image/png" in out.get("data", {}) for cell in executed.cells
-                 if cell.cell_type == "code" for out in cell.outputs)
+    output = run_notebook(NAME).output
+    images = count_plots(output)
     assert images >= 6

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import notebook_namespace
+from conftest import count_plots, notebook_namespace
 
 NAME = "05_autoencoder_retrieval"
 METRIC_KEYS = {"reconstruction_mse", "precision_at_1", "precision_at_5", "precision_at_10",
@@ -159,9 +159,6 @@ def test_notebook_05_runs_and_reports_its_numbers(run_notebook):
 
 @pytest.mark.notebook
 def test_notebook_05_shows_pictures(run_notebook):
-    import nbformat
-
-    executed = nbformat.read(run_notebook(NAME).output, as_version=4)
-    images = sum("image/png" in out.get("data", {}) for cell in executed.cells
-                 if cell.cell_type == "code" for out in cell.outputs)
+    output = run_notebook(NAME).output
+    images = count_plots(output)
     assert images >= 8
