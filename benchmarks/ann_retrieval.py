@@ -1,20 +1,23 @@
 """Benchmark: approximate search (an HNSW graph, hnswlib) against the seed's exact search.
 
-The seed finds similar images with scikit-learn ``NearestNeighbors`` by brute force. This times the
-same queries through both, in one process, and reports recall@k of the HNSW answer against the
-exact one and two speed-ups (fastest of ``--repeats`` runs each; both use every core: BLAS threads
-for the brute force, ``num_threads=-1`` for hnswlib):
+The seed finds similar images with scikit-learn ``NearestNeighbors`` by brute force, one
+``kneighbors`` call per query image (its ``get_similar``). This times the same queries through both,
+in one process, and reports recall@k of the HNSW answer against the exact one and two speed-ups
+(fastest of ``--repeats`` runs each):
 
-- ``speedup``: all queries in one call each, which is the algorithmic gain;
-- ``per_query_speedup``: one query per call, as the seed's ``get_similar`` and an interactive search
-  serve them. Most of brute force's time per call is then scikit-learn's fixed overhead, not the
-  distance computation, so this number flatters the index; it is reported, not the headline.
+- ``speedup`` (the headline): one query per call on both sides, single-threaded index, as the seed
+  and an interactive search serve them. Part of brute force's time per call is scikit-learn's
+  fixed overhead; ``numpy_per_query_speedup`` divides a bare numpy exact search instead, the
+  floor any brute force could reach per call;
+- ``batch_speedup``: all queries in one call each, every core on both sides (BLAS threads for the
+  brute force, ``num_threads=-1`` for hnswlib). Brute force then becomes one matrix product and a
+  partial sort, and the index wins far less: this is the number to use for offline batch jobs.
 
 Building the index (and fitting ``NearestNeighbors``) is paid once and timed apart from the queries.
 
 The index is tuned on separate validation queries: for each number of links ``m`` in ``--m``, the
 smallest ``ef`` in a sweep whose recall@k reaches ``--select-recall``, and of those the fastest
-setting. Only that setting is then measured on the test queries, so the reported recall and
+setting one query per call. Only that setting is then measured on the test queries, so the reported recall and
 speed-up are not tuned on the queries they are reported for.
 
 Data: ``--codes FILE.npy`` takes real codes (rows = images, e.g. an encoder's output on CIFAR-10);
@@ -40,7 +43,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from course_utils import retrieval
 
-EF_SWEEP = (10, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+EF_SWEEP = (10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 192, 256)
 
 
 def synthetic_codes(n: int, dim: int, clusters: int = 10, separation: float = 1.0,
@@ -75,6 +78,14 @@ def split_codes(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.nd
     return database, validation, codes[args.database + args.validation:], source
 
 
+def bare_exact_search(database: np.ndarray, squared_norms: np.ndarray, query: np.ndarray,
+                      k: int) -> np.ndarray:
+    """Return the ``k`` nearest database rows of one query: a dot product and a partial sort."""
+    scores = squared_norms - 2.0 * (database @ query)
+    nearest = np.argpartition(scores, k)[:k]
+    return nearest[np.argsort(scores[nearest])]
+
+
 def choose_ef(index: retrieval.HnswIndex, queries: np.ndarray, exact: np.ndarray, k: int,
               target: float) -> tuple[int, float]:
     """Return the smallest swept ef whose recall@k on ``queries`` reaches ``target``, and it."""
@@ -101,7 +112,7 @@ def main() -> None:
     parser.add_argument("--m", type=int, nargs="+", default=[8, 16, 32],
                         help="HNSW links per node to try")
     parser.add_argument("--ef-construction", type=int, default=200)
-    parser.add_argument("--select-recall", type=float, default=0.97,
+    parser.add_argument("--select-recall", type=float, default=0.96,
                         help="validation recall@k the chosen ef must reach")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
@@ -116,7 +127,8 @@ def main() -> None:
                                     seed=args.seed)
         build_seconds = time.perf_counter() - start
         ef, recall = choose_ef(index, validation, validation_exact, args.k, args.select_recall)
-        seconds, _ = retrieval.best_time(lambda: index.search(validation, args.k, ef), 3)
+        seconds, _ = retrieval.best_time(
+            lambda: [index.search(query[None], args.k, ef, threads=1) for query in validation], 3)
         print(f"m={m:>3}: built in {build_seconds:.1f} s; ef={ef} gives validation recall@{args.k} "
               f"{recall:.3f} in {seconds * 1e3:.1f} ms")
         candidates.append((recall < args.select_recall, seconds, m, ef, index, build_seconds))
@@ -124,25 +136,30 @@ def main() -> None:
 
     seed_search = NearestNeighbors(n_neighbors=args.k, algorithm="brute").fit(database)
     seed_search.kneighbors(queries[:10])  # warm up BLAS and scikit-learn
-    exact_seconds, (_, exact) = retrieval.best_time(
-        lambda: seed_search.kneighbors(queries), args.repeats)
-    ann_seconds, (found, _) = retrieval.best_time(
-        lambda: index.search(queries, args.k, ef), args.repeats)
+    exact_batch, (_, exact) = retrieval.best_time(lambda: seed_search.kneighbors(queries),
+                                                  args.repeats)
+    ann_batch, (found, _) = retrieval.best_time(lambda: index.search(queries, args.k, ef),
+                                                args.repeats)
     exact_single, _ = retrieval.best_time(
         lambda: [seed_search.kneighbors(query[None]) for query in queries], args.repeats)
-    ann_single, _ = retrieval.best_time(lambda: [index.search(query[None], args.k, ef)
-                                                 for query in queries], args.repeats)
+    norms = np.einsum("ij,ij->i", database, database)
+    numpy_single, _ = retrieval.best_time(
+        lambda: [bare_exact_search(database, norms, query, args.k) for query in queries],
+        args.repeats)
+    ann_single, _ = retrieval.best_time(
+        lambda: [index.search(query[None], args.k, ef, threads=1) for query in queries],
+        args.repeats)
     print(json.dumps({
         "data": source, "database": len(database), "queries": len(queries),
         "dim": database.shape[1], "k": args.k, "m": m, "ef": ef,
-        "build_seconds": round(build_seconds, 3), "exact_seconds": exact_seconds,
-        "ann_seconds": ann_seconds,
+        "build_seconds": round(build_seconds, 3),
         f"recall_at_{args.k}": retrieval.recall_at_k(found, exact, args.k),
-        "speedup": exact_seconds / ann_seconds,
-        "per_query_exact_seconds": exact_single, "per_query_ann_seconds": ann_single,
-        "per_query_speedup": exact_single / ann_single,
+        "speedup": exact_single / ann_single,
+        "exact_seconds": exact_single, "ann_seconds": ann_single,
+        "numpy_per_query_speedup": numpy_single / ann_single,
+        "batch_speedup": exact_batch / ann_batch,
+        "batch_exact_seconds": exact_batch, "batch_ann_seconds": ann_batch,
     }))
-
 
 if __name__ == "__main__":
     main()

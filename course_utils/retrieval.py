@@ -243,10 +243,12 @@ class HnswIndex:
         self.index.add_items(database, np.arange(self.size), num_threads=threads)
         self.threads = threads
 
-    def search(self, queries: np.ndarray, k: int, ef: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, ef: int = 50,
+               threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return approximate indices and distances of the ``k`` nearest rows of every query.
 
-        Distances are Euclidean (not hnswlib's squared ones) or cosine distances.
+        Distances are Euclidean (not hnswlib's squared ones) or cosine distances. ``threads``
+        overrides the index's thread count for this call (1 avoids a thread pool per query).
 
         Raises:
             ValueError: k out of range, ef below k, or mismatched dimensions.
@@ -259,7 +261,8 @@ class HnswIndex:
         if ef < k:
             raise ValueError(f"ef={ef} is below k={k}: the candidate list must hold k results")
         self.index.set_ef(ef)
-        labels, distances = self.index.knn_query(queries, k=k, num_threads=self.threads)
+        labels, distances = self.index.knn_query(
+            queries, k=k, num_threads=self.threads if threads is None else threads)
         if self.metric == "euclidean":
             distances = np.sqrt(np.maximum(distances, 0.0))
         return labels.astype(np.int64), distances

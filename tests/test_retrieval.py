@@ -124,6 +124,15 @@ def test_hnsw_index_recovers_most_exact_neighbours_on_clustered_data():
     assert retrieval.recall_at_k(low, exact, 10) <= retrieval.recall_at_k(found, exact, 10)
 
 
+def test_hnsw_search_one_query_per_call_matches_a_batched_call():
+    rng = np.random.default_rng(2)
+    database, queries = rng.normal(size=(500, 8)), rng.normal(size=(20, 8))
+    index = retrieval.HnswIndex(database, seed=0, threads=2)
+    batched, _ = index.search(queries, 5, ef=40)
+    single = np.vstack([index.search(query[None], 5, ef=40, threads=1)[0] for query in queries])
+    np.testing.assert_array_equal(single, batched)
+
+
 def test_hnsw_index_rejects_ef_below_k_and_wrong_dimensions():
     index = retrieval.HnswIndex(np.random.default_rng(0).normal(size=(50, 4)), threads=1)
     with pytest.raises(ValueError, match="ef=5"):
