@@ -26,7 +26,15 @@ def test_tower_keeps_vgg16_blocks_and_scales_with_width(teach):
     assert [c.split("_")[0] for c in convs] == ["block1"] * 2 + ["block2"] * 2 + ["block3"] * 3 + \
         ["block4"] * 3 + ["block5"] * 3
     assert tower.get_layer("block5_conv3").filters == 128
-    assert tower(np.full((2, 28, 28), 255, np.uint8)).shape == (2, 128)
+    # at 28 px the fifth pooling is skipped: a 4x4 map of 128 channels
+    assert tower(np.full((2, 28, 28), 255, np.uint8)).shape == (2, 4 * 4 * 128)
+
+
+def test_tower_at_105_px_pools_after_every_block_as_vgg16_does(teach):
+    tower = teach["vgg16_tower"](105, width=0.125)
+    pools = [layer.name for layer in tower.layers if layer.name.endswith("_pool")]
+    assert pools == [f"block{b}_pool" for b in range(1, 6)]
+    assert tower.output.shape == (None, 4 * 4 * 64)
 
 
 def test_siamese_model_round_trips_through_keras_file(teach, tmp_path):
