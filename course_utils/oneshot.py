@@ -333,19 +333,28 @@ def pair_indices(labels: np.ndarray, n_pairs: int,
     Raises:
         ValueError: fewer than two characters, or no character with two images.
     """
-    classes, counts = np.unique(labels, return_counts=True)
+    order = np.argsort(labels, kind="stable")
+    classes, starts, counts = np.unique(np.asarray(labels)[order], return_index=True,
+                                        return_counts=True)
     if len(classes) < 2 or counts.max() < 2:
         raise ValueError("pairs need at least two characters and a character with two images")
-    by_class = {c: np.flatnonzero(labels == c) for c in classes}
-    pairable = classes[counts >= 2]
+    same = np.arange(n_pairs) % 2 == 0
+    n_same, n_diff = int(same.sum()), int((~same).sum())
     left, right = np.empty(n_pairs, dtype=np.int64), np.empty(n_pairs, dtype=np.int64)
-    same = (np.arange(n_pairs) % 2 == 0)
-    for i in range(n_pairs):
-        if same[i]:
-            left[i], right[i] = rng.choice(by_class[rng.choice(pairable)], 2, replace=False)
-        else:
-            a, b = rng.choice(classes, 2, replace=False)
-            left[i], right[i] = rng.choice(by_class[a]), rng.choice(by_class[b])
+
+    pairable = np.flatnonzero(counts >= 2)
+    cls = pairable[rng.integers(len(pairable), size=n_same)]
+    first = rng.integers(counts[cls])
+    # Drawing the second from count - 1 slots and skipping the first keeps the two distinct.
+    second = rng.integers(counts[cls] - 1)
+    second += second >= first
+    left[same], right[same] = order[starts[cls] + first], order[starts[cls] + second]
+
+    a = rng.integers(len(classes), size=n_diff)
+    b = rng.integers(len(classes) - 1, size=n_diff)
+    b += b >= a
+    left[~same] = order[starts[a] + rng.integers(counts[a])]
+    right[~same] = order[starts[b] + rng.integers(counts[b])]
     return left, right, same.astype(np.float32)
 
 
@@ -372,6 +381,35 @@ def pair_stream(images: np.ndarray, labels: np.ndarray, batch_size: int, steps: 
         return (pixels[:batch_size], pixels[batch_size:]), same
 
     return _stream(batches, gather, (np.int64, np.int64, np.float32, np.float32))
+
+
+def embedding_pair_stream(embeddings: np.ndarray, labels: np.ndarray, batch_size: int, steps: int,
+                          seed: int = 0):
+    """Return a ``tf.data`` stream of ``steps`` batches of ``((left, right), same)`` embedding pairs.
+
+    For training a head on a frozen tower: the embeddings are computed once, and pairs of them are
+    drawn afresh every epoch as in ``pair_stream``. Batches are gathered in numpy, so a large bank
+    never becomes a TensorFlow constant.
+
+    Raises:
+        ValueError: the embeddings are not one row per label.
+    """
+    import tensorflow as tf
+
+    embeddings = np.asarray(embeddings, np.float32)
+    if embeddings.ndim != 2 or len(embeddings) != len(labels):
+        raise ValueError(f"need one embedding row per label: got embeddings of shape {embeddings.shape} "
+                         f"for {len(labels)} labels")
+    rng = np.random.default_rng(seed)
+
+    def batches():
+        for _ in range(steps):
+            left, right, same = pair_indices(labels, batch_size, rng)
+            yield (embeddings[left], embeddings[right]), same
+
+    side = tf.TensorSpec((None, embeddings.shape[1]), tf.float32)
+    signature = ((side, side), tf.TensorSpec((None,), tf.float32))
+    return tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(2)
 
 
 def class_stream(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int = 0,

@@ -42,7 +42,7 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
                       siamese_steps=4, learning_rate=5e-4,
                       background=("images_background_small1", "images_background_small2")),
         "cpu": dict(image_size=28, n_images=None, epochs=4, batch_size=64, minutes=15, width=0.25,
-                    siamese_steps=300, learning_rate=5e-4,
+                    siamese_steps=2000, learning_rate=5e-4,
                     background=("images_background_small1", "images_background_small2")),
         "full": dict(image_size=105, n_images=None, epochs=30, batch_size=128, minutes=120,
                      width=1.0, siamese_steps=3000, learning_rate=5e-4,

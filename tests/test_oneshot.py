@@ -140,6 +140,16 @@ def test_pairs_are_balanced_and_labelled_one_for_same():
     assert np.all(left != right)
 
 
+def test_pairs_skip_characters_with_one_image_for_same_pairs_and_reach_every_other():
+    labels = np.array([7, 3, 3, 9, 3, 9, 1])  # 7 and 1 have one image each, unsorted labels
+    left, right, same = oneshot.pair_indices(labels, 4000, np.random.default_rng(1))
+    positives = same == oneshot.SAME
+    assert set(labels[left[positives]]) == {3, 9}
+    assert np.all(left[positives] != right[positives])
+    assert set(labels[left[~positives]]) | set(labels[right[~positives]]) == {1, 3, 7, 9}
+    assert np.all(labels[left[~positives]] != labels[right[~positives]])
+
+
 def test_pair_stream_yields_uint8_batches_of_pairs():
     images = np.stack([glyph(k % 6, 28) for k in range(12)])
     stream = oneshot.pair_stream(images, np.arange(12) % 6, batch_size=8, steps=2, seed=1)
@@ -148,6 +158,24 @@ def test_pair_stream_yields_uint8_batches_of_pairs():
     (left, right), same = batches[0]
     assert left.shape == right.shape == (8, 28, 28) and left.dtype.name == "uint8"
     assert same.numpy().tolist() == [1, 0] * 4
+
+
+def test_embedding_pair_stream_pairs_rows_of_the_bank_by_label():
+    labels = np.arange(12) % 4
+    bank = np.eye(12, dtype=np.float32) * (labels[:, None] + 1)  # each row says its own label
+    stream = oneshot.embedding_pair_stream(bank, labels, batch_size=10, steps=3, seed=2)
+    batches = list(stream)
+    assert len(batches) == 3
+    for (left, right), same in batches:
+        assert left.shape == right.shape == (10, 12)
+        left_label = left.numpy().max(axis=1) - 1
+        right_label = right.numpy().max(axis=1) - 1
+        assert np.array_equal(left_label == right_label, same.numpy() == oneshot.SAME)
+
+
+def test_embedding_pair_stream_needs_one_row_per_label():
+    with pytest.raises(ValueError, match="one embedding row per label"):
+        oneshot.embedding_pair_stream(np.zeros((5, 3)), np.arange(4), batch_size=2, steps=1)
 
 
 def test_made_runs_use_two_drawers_and_one_alphabet():
