@@ -326,6 +326,22 @@ def rotation_classes(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray
     return np.ascontiguousarray(turned), classes
 
 
+def distorted_copies(images: np.ndarray, copies: int, rng: np.random.Generator) -> np.ndarray:
+    """Return ``copies`` independently distorted versions of a uint8 batch as (copies, n, h, w).
+
+    Raises:
+        ValueError: ``copies`` is negative.
+    """
+    if copies < 0:
+        raise ValueError(f"copies must be 0 or more, got {copies}")
+    images = np.asarray(images, np.uint8)
+    copied = np.empty((copies, *images.shape), np.uint8)
+    # One copy at a time keeps the float32 warp of a large background set within memory.
+    for k in range(copies):
+        copied[k] = apply_affine(images, affine_transforms(len(images), images.shape[1], rng))
+    return copied
+
+
 def pair_indices(labels: np.ndarray, n_pairs: int,
                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw balanced pairs: even positions two images of one character, odd ones of two.

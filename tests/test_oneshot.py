@@ -132,6 +132,22 @@ def test_rotation_classes_make_four_classes_per_character():
     np.testing.assert_array_equal(turned[classes.tolist().index(5)], np.rot90(images[1]))
 
 
+def test_distorted_copies_are_independent_uint8_versions_of_each_image():
+    images = np.stack([glyph(k, 28) for k in range(3)])
+    copies = oneshot.distorted_copies(images, 4, np.random.default_rng(0))
+    assert copies.shape == (4, 3, 28, 28) and copies.dtype == np.uint8
+    assert not np.array_equal(copies[0], copies[1])
+    # each copy stays closest to the drawing it was made from
+    flat = lambda x: x.reshape(len(x), -1).astype(float)
+    for copy in copies:
+        assert np.all(oneshot.cosine_similarity(255 - flat(copy), 255 - flat(images)).argmax(1) == [0, 1, 2])
+    again = oneshot.distorted_copies(images, 4, np.random.default_rng(0))
+    np.testing.assert_array_equal(copies, again)
+    assert oneshot.distorted_copies(images, 0, np.random.default_rng(0)).shape == (0, 3, 28, 28)
+    with pytest.raises(ValueError, match="copies must be 0 or more"):
+        oneshot.distorted_copies(images, -1, np.random.default_rng(0))
+
+
 def test_pairs_are_balanced_and_labelled_one_for_same():
     labels = np.repeat(np.arange(5), 3)
     left, right, same = oneshot.pair_indices(labels, 100, np.random.default_rng(0))
