@@ -319,10 +319,17 @@ def apply_affine(images, transforms):
     return warped[..., 0] if squeeze else warped
 
 
-def rotation_classes(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the images turned by 0/90/180/270° with each turn a class: ``4 * label + turn``."""
-    turned = np.concatenate([np.rot90(images, k, axes=(1, 2)) for k in range(4)])
-    classes = np.concatenate([4 * labels + k for k in range(4)]).astype(np.int32)
+def rotation_classes(images: np.ndarray, labels: np.ndarray,
+                     mirror: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Return the images turned by 0/90/180/270° (and mirrored) with each version a class.
+
+    Version ``k`` of character ``label`` is class ``n * label + k``, with ``n`` 4 turns, or 8 when
+    ``mirror`` adds the four turns of the left-right mirror image.
+    """
+    sides = (images, images[:, :, ::-1]) if mirror else (images,)
+    turned = np.concatenate([np.rot90(side, k, axes=(1, 2)) for side in sides for k in range(4)])
+    n = 4 * len(sides)
+    classes = np.concatenate([n * labels + k for k in range(n)]).astype(np.int32)
     return np.ascontiguousarray(turned), classes
 
 

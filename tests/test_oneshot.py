@@ -132,6 +132,16 @@ def test_rotation_classes_make_four_classes_per_character():
     np.testing.assert_array_equal(turned[classes.tolist().index(5)], np.rot90(images[1]))
 
 
+def test_rotation_classes_with_mirror_make_eight_distinct_classes_per_character():
+    images = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    turned, classes = oneshot.rotation_classes(images, np.array([0, 1]), mirror=True)
+    assert turned.shape == (16, 3, 3) and sorted(classes.tolist()) == list(range(16))
+    # an asymmetric drawing gives 8 different images: the turns of it and of its mirror image
+    assert len({turned[i].tobytes() for i in np.flatnonzero(classes // 8 == 1)}) == 8
+    np.testing.assert_array_equal(turned[classes.tolist().index(8 + 5)], np.rot90(images[1, :, ::-1]))
+    np.testing.assert_array_equal(turned[classes.tolist().index(8)], images[1])
+
+
 def test_distorted_copies_are_independent_uint8_versions_of_each_image():
     images = np.stack([glyph(k, 28) for k in range(3)])
     copies = oneshot.distorted_copies(images, 4, np.random.default_rng(0))
