@@ -41,7 +41,7 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "smoke": dict(image_size=28, n_images=300, epochs=1, batch_size=64, minutes=1, width=0.125,
                       siamese_steps=4, learning_rate=1e-3, mirror=True,
                       background=("images_background_small1", "images_background_small2")),
-        "cpu": dict(image_size=28, n_images=None, epochs=6, batch_size=128, minutes=15, width=0.25,
+        "cpu": dict(image_size=28, n_images=None, epochs=5, batch_size=128, minutes=15, width=0.25,
                     siamese_steps=2000, learning_rate=1e-3, mirror=True,
                     background=("images_background_small1", "images_background_small2")),
         "full": dict(image_size=105, n_images=None, epochs=15, batch_size=128, minutes=120,
