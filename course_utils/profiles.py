@@ -39,13 +39,13 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
     },
     "03_vgg16_omniglot": {
         "smoke": dict(image_size=28, n_images=300, epochs=1, batch_size=64, minutes=1, width=0.125,
-                      siamese_steps=4, learning_rate=1e-3, mirror=True,
+                      siamese_steps=4, learning_rate=0.05, mirror=True,
                       background=("images_background_small1", "images_background_small2")),
         "cpu": dict(image_size=28, n_images=None, epochs=5, batch_size=128, minutes=15, width=0.25,
-                    siamese_steps=2000, learning_rate=1e-3, mirror=True,
+                    siamese_steps=2000, learning_rate=0.05, mirror=True,
                     background=("images_background_small1", "images_background_small2")),
         "full": dict(image_size=105, n_images=None, epochs=15, batch_size=128, minutes=120,
-                     width=1.0, siamese_steps=3000, learning_rate=5e-4, mirror=True,
+                     width=1.0, siamese_steps=3000, learning_rate=0.05, mirror=True,
                      background=("images_background",)),
     },
     "04_plant_disease": {
