@@ -1,6 +1,7 @@
 """The benchmarks still run and print what their docstrings promise (tiny sizes, no timing asserted)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,31 @@ def test_ann_benchmark_rejects_too_few_real_codes(tmp_path):
         capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert completed.returncode != 0
     assert "need a 2-D array with at least" in completed.stderr
+
+
+def heldout(shared_data, *args):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "omniglot_heldout.py"), "--data-dir",
+         str(shared_data / "omniglot"), "--profile", "smoke", *args],
+        capture_output=True, text=True, cwd=ROOT, timeout=600, env={**os.environ, "COURSE_OFFLINE": "1"})
+
+
+def test_omniglot_heldout_trains_without_the_alphabet_and_scores_runs_of_it(shared_data):
+    completed = heldout(shared_data, "--alphabets", "Korean", "--runs", "2")
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    fold = result["folds"]["Korean"]
+    assert list(result["folds"]) == ["Korean"] and result["profile"] == "smoke"
+    assert fold["trials"] == result["trials"] == 2 * 20
+    assert fold["train_characters"] == 242 - 40  # every small-set character but Korean's 40
+    assert result["cosine"] == fold["cosine"] and result["cosine_tta"] == fold["cosine_tta"]
+    for key in ("cosine", "cosine_tta"):
+        assert 0.0 <= fold[key] <= 1.0
+        assert fold[key] * 40 == round(fold[key] * 40)  # a fraction of the 40 trials
+    assert "held out Korean: cosine" in completed.stdout
+
+
+def test_omniglot_heldout_names_the_usable_alphabets_for_one_it_cannot_hold_out(shared_data):
+    completed = heldout(shared_data, "--alphabets", "Tagalog")  # 17 characters: no 20-way run
+    assert completed.returncode != 0
+    assert "cannot hold out Tagalog" in completed.stderr and "Korean" in completed.stderr

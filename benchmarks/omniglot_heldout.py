@@ -1,0 +1,147 @@
+"""Benchmark: notebook 03's one-shot accuracy on alphabets it never trained on (leave one out).
+
+Lake's runs use the evaluation alphabets, which a course run never trains on. With only the
+background sets at hand, the honest estimate of the notebook's accuracy holds one background
+alphabet out, trains the notebook's own cells on the others (read from the notebook, so the
+estimate is of the code students run) and scores Lake-style 20-way runs built from the held-out
+alphabet: one example of each character by one drawer, the queries by another. Every fold trains
+from scratch with the profile's settings; the profile's ``n_images`` limit applies to the training
+alphabets. An alphabet needs 20 characters drawn by two drawers to make a run.
+Prints each fold and one JSON line with the per-alphabet and the trial-weighted accuracies:
+``cosine`` (embeddings + cosine) and ``cosine_tta`` (averaged over distorted copies, the
+notebook's ``one_shot_20way_accuracy``).
+
+    python benchmarks/omniglot_heldout.py --data-dir ../shared/data/omniglot --profile cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "03_vgg16_omniglot.ipynb"
+# The notebook cells a fold runs, found by what they hold: model, training, cosine and copies.
+MARKERS = ("def vgg16_tower", "def character_classifier", "classifier.fit(",
+           "def embedding_similarity", "TTA_COPIES =")
+N_WAY = 20
+
+
+def notebook_cells(path: Path = NOTEBOOK) -> list[str]:
+    """Return the source of the first code cell holding each of ``MARKERS``."""
+    cells = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    found = []
+    for marker in MARKERS:
+        source = next((s for s in cells if marker in s), None)
+        if source is None:
+            raise SystemExit(f"{path.name} has no code cell holding {marker!r}: update MARKERS")
+        found.append(source)
+    return found
+
+
+def usable_alphabets(labels: np.ndarray, alphabet_of: np.ndarray, drawer_of: np.ndarray) -> list[str]:
+    """Return the alphabets with ``N_WAY`` characters drawn by at least two drawers."""
+    usable = []
+    for alphabet in np.unique(alphabet_of):
+        mine = alphabet_of == alphabet
+        chars = [c for c in np.unique(labels[mine]) if len(np.unique(drawer_of[labels == c])) >= 2]
+        if len(chars) >= N_WAY:
+            usable.append(str(alphabet))
+    return usable
+
+
+def training_set(background, keep: np.ndarray, limit: int | None, seed: int):
+    """Return the images at ``keep`` relabelled 0..n-1, cut to ``limit`` images spread over classes."""
+    from course_utils.datasets.core import ImageSet, balanced_subset
+
+    index = np.flatnonzero(keep)
+    if limit is not None and limit < len(index):
+        index = index[balanced_subset(background.labels[index], limit, seed)]
+    present, labels = np.unique(background.labels[index], return_inverse=True)
+    return ImageSet(background.images[index], labels.astype(np.int32),
+                    [background.class_names[c] for c in present],
+                    [background.paths[i] for i in index], background.source)
+
+
+def run_fold(cells: list[str], profile, background, held: np.ndarray, runs: int, seed: int) -> dict:
+    """Train the notebook's tower without the ``held`` images and score runs made from them."""
+    import keras
+
+    from course_utils import oneshot
+    from course_utils.datasets.omniglot import alphabets, drawers
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    alphabet_of, drawer_of = alphabets(background), drawers(background)
+    model_runs = oneshot.make_runs(background.images[held], background.labels[held],
+                                   alphabet_of[held], drawer_of[held], n_runs=runs, seed=seed + 1)
+    train = training_set(background, ~held, profile.n_images, seed)
+    model, classifier, cosine, copies = cells[0] + "\n" + cells[1], cells[2], cells[3], cells[4]
+    ns = {"keras": keras, "np": np, "oneshot": oneshot, "time": time, "replace": replace,
+          "profile": profile, "SEED": seed, "background": train, "model_runs": model_runs}
+    exec(model, ns)
+    ns["tower"] = ns["vgg16_tower"](profile.image_size, profile.width)
+    for source in (classifier, cosine, copies):
+        exec(source, ns)
+    return {"cosine": ns["cosine_result"].accuracy, "cosine_tta": ns["tta_result"].accuracy,
+            "trials": ns["tta_result"].trials, "train_characters": len(train.class_names),
+            "train_minutes": ns["classifier_seconds"] / 60}
+
+
+def weighted(folds: dict, key: str) -> float:
+    """Return the trial-weighted mean of ``key`` over the folds."""
+    trials = sum(f["trials"] for f in folds.values())
+    return sum(f[key] * f["trials"] for f in folds.values()) / trials
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", help="Omniglot folder (default: $COURSE_DATA_DIR/omniglot, "
+                                           "else the download)")
+    parser.add_argument("--profile", default="cpu", help="smoke | cpu | full (default cpu)")
+    parser.add_argument("--alphabets", help="comma-separated alphabets to hold out (default: all usable)")
+    parser.add_argument("--runs", type=int, default=40, help="20-way runs per held-out alphabet")
+    parser.add_argument("--epochs", type=int, help="override the profile's epochs")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error(f"--runs must be at least 1, got {args.runs}")
+
+    from course_utils.datasets.omniglot import alphabets, drawers, load_omniglot
+    from course_utils.profiles import get_profile
+
+    profile = get_profile(args.profile, "03_vgg16_omniglot", epochs=args.epochs)
+    cells = notebook_cells()
+    background = load_omniglot(profile.background, args.data_dir, image_size=profile.image_size)
+    alphabet_of = alphabets(background)
+    usable = usable_alphabets(background.labels, alphabet_of, drawers(background))
+    chosen = args.alphabets.split(",") if args.alphabets else usable
+    unusable = [a for a in chosen if a not in usable]
+    if unusable:
+        parser.error(f"cannot hold out {', '.join(unusable)}: usable alphabets (with {N_WAY} "
+                     f"characters by two drawers) are {', '.join(usable)}")
+    folds = {}
+    started = time.perf_counter()
+    for alphabet in chosen:
+        folds[alphabet] = fold = run_fold(cells, profile, background, alphabet_of == alphabet,
+                                          args.runs, args.seed)
+        print(f"held out {alphabet}: cosine {fold['cosine']:.4f}, with copies "
+              f"{fold['cosine_tta']:.4f} over {fold['trials']} trials; trained "
+              f"{fold['train_minutes']:.1f} min on {fold['train_characters']} characters",
+              flush=True)
+    result = {"profile": profile.name, "source": background.source, "runs_per_alphabet": args.runs,
+              "seed": args.seed, "folds": folds, "trials": sum(f["trials"] for f in folds.values()),
+              "cosine": weighted(folds, "cosine"), "cosine_tta": weighted(folds, "cosine_tta"),
+              "minutes": (time.perf_counter() - started) / 60}
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
