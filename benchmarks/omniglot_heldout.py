@@ -45,17 +45,6 @@ def notebook_cells(path: Path = NOTEBOOK) -> list[str]:
     return found
 
 
-def usable_alphabets(labels: np.ndarray, alphabet_of: np.ndarray, drawer_of: np.ndarray) -> list[str]:
-    """Return the alphabets with ``N_WAY`` characters drawn by at least two drawers."""
-    usable = []
-    for alphabet in np.unique(alphabet_of):
-        mine = alphabet_of == alphabet
-        chars = [c for c in np.unique(labels[mine]) if len(np.unique(drawer_of[labels == c])) >= 2]
-        if len(chars) >= N_WAY:
-            usable.append(str(alphabet))
-    return usable
-
-
 def training_set(background, keep: np.ndarray, limit: int | None, seed: int):
     """Return the images at ``keep`` relabelled 0..n-1, cut to ``limit`` images spread over classes."""
     from course_utils.datasets.core import ImageSet, balanced_subset
@@ -114,13 +103,14 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--runs must be at least 1, got {args.runs}")
 
     from course_utils.datasets.omniglot import alphabets, drawers, load_omniglot
+    from course_utils.oneshot import runnable_alphabets
     from course_utils.profiles import get_profile
 
     profile = get_profile(args.profile, "03_vgg16_omniglot", epochs=args.epochs)
     cells = notebook_cells()
     background = load_omniglot(profile.background, args.data_dir, image_size=profile.image_size)
     alphabet_of = alphabets(background)
-    usable = usable_alphabets(background.labels, alphabet_of, drawers(background))
+    usable = list(runnable_alphabets(background.labels, alphabet_of, drawers(background), N_WAY))
     chosen = args.alphabets.split(",") if args.alphabets else usable
     unusable = [a for a in chosen if a not in usable]
     if unusable:

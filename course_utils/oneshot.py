@@ -234,6 +234,18 @@ def cosine_similarity(test: np.ndarray, training: np.ndarray) -> np.ndarray:
     return a @ b.T
 
 
+def runnable_alphabets(labels: np.ndarray, alphabets: np.ndarray, drawers: np.ndarray,
+                       n_way: int = 20) -> dict[str, list]:
+    """Return each alphabet with ``n_way`` characters drawn by two drawers, with those characters."""
+    usable = {}
+    for alphabet in np.unique(alphabets):
+        chars = [c for c in np.unique(labels[alphabets == alphabet])
+                 if len(np.unique(drawers[labels == c])) >= 2]
+        if len(chars) >= n_way:
+            usable[str(alphabet)] = chars
+    return usable
+
+
 def make_runs(images: np.ndarray, labels: np.ndarray, alphabets: np.ndarray,
               drawers: np.ndarray, n_runs: int, n_way: int = 20,
               seed: int = 0) -> list[OneShotRun]:
@@ -246,12 +258,7 @@ def make_runs(images: np.ndarray, labels: np.ndarray, alphabets: np.ndarray,
         ValueError: no alphabet has ``n_way`` characters with two drawers each.
     """
     rng = np.random.default_rng(seed)
-    usable = {}
-    for alphabet in np.unique(alphabets):
-        chars = [c for c in np.unique(labels[alphabets == alphabet])
-                 if len(np.unique(drawers[labels == c])) >= 2]
-        if len(chars) >= n_way:
-            usable[alphabet] = chars
+    usable = runnable_alphabets(labels, alphabets, drawers, n_way)
     if not usable:
         raise ValueError(f"no alphabet has {n_way} characters drawn by two drawers: lower n_way")
     names = sorted(usable)

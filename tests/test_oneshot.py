@@ -218,3 +218,11 @@ def test_made_runs_use_two_drawers_and_one_alphabet():
             assert labels[query] == labels[example] and drawers[query] != drawers[example]
     with pytest.raises(ValueError, match="n_way"):
         oneshot.make_runs(images, labels, alphabets, drawers, n_runs=1, n_way=7)
+
+
+def test_runnable_alphabets_need_n_way_characters_by_two_drawers():
+    labels = np.repeat(np.arange(5), 2)
+    alphabets = np.array(["A"] * 6 + ["B"] * 4)
+    drawers = np.array([1, 2, 1, 2, 1, 1, 1, 2, 1, 2])  # character 2 of A has one drawer only
+    assert oneshot.runnable_alphabets(labels, alphabets, drawers, n_way=2) == {"A": [0, 1], "B": [3, 4]}
+    assert list(oneshot.runnable_alphabets(labels, alphabets, drawers, n_way=3)) == []
