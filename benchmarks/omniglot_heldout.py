@@ -58,16 +58,15 @@ def training_set(background, keep: np.ndarray, limit: int | None, seed: int):
                     [background.paths[i] for i in index], background.source)
 
 
-def run_fold(cells: list[str], profile, background, held: np.ndarray, runs: int, seed: int) -> dict:
+def run_fold(cells: list[str], profile, background, alphabet_of: np.ndarray,
+             drawer_of: np.ndarray, held: np.ndarray, runs: int, seed: int) -> dict:
     """Train the notebook's tower without the ``held`` images and score runs made from them."""
     import keras
 
     from course_utils import oneshot
-    from course_utils.datasets.omniglot import alphabets, drawers
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
-    alphabet_of, drawer_of = alphabets(background), drawers(background)
     model_runs = oneshot.make_runs(background.images[held], background.labels[held],
                                    alphabet_of[held], drawer_of[held], n_runs=runs, seed=seed + 1)
     train = training_set(background, ~held, profile.n_images, seed)
@@ -109,8 +108,8 @@ def main(argv: list[str] | None = None) -> dict:
     profile = get_profile(args.profile, "03_vgg16_omniglot", epochs=args.epochs)
     cells = notebook_cells()
     background = load_omniglot(profile.background, args.data_dir, image_size=profile.image_size)
-    alphabet_of = alphabets(background)
-    usable = list(runnable_alphabets(background.labels, alphabet_of, drawers(background), N_WAY))
+    alphabet_of, drawer_of = alphabets(background), drawers(background)
+    usable = list(runnable_alphabets(background.labels, alphabet_of, drawer_of, N_WAY))
     chosen = args.alphabets.split(",") if args.alphabets else usable
     unusable = [a for a in chosen if a not in usable]
     if unusable:
@@ -119,8 +118,8 @@ def main(argv: list[str] | None = None) -> dict:
     folds = {}
     started = time.perf_counter()
     for alphabet in chosen:
-        folds[alphabet] = fold = run_fold(cells, profile, background, alphabet_of == alphabet,
-                                          args.runs, args.seed)
+        folds[alphabet] = fold = run_fold(cells, profile, background, alphabet_of, drawer_of,
+                                          alphabet_of == alphabet, args.runs, args.seed)
         print(f"held out {alphabet}: cosine {fold['cosine']:.4f}, with copies "
               f"{fold['cosine_tta']:.4f} over {fold['trials']} trials; trained "
               f"{fold['train_minutes']:.1f} min on {fold['train_characters']} characters",
