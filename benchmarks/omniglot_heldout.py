@@ -5,11 +5,13 @@ background sets at hand, the honest estimate of the notebook's accuracy holds on
 alphabet out, trains the notebook's own cells on the others (read from the notebook, so the
 estimate is of the code students run) and scores Lake-style 20-way runs built from the held-out
 alphabet: one example of each character by one drawer, the queries by another. Every fold trains
-from scratch with the profile's settings; the profile's ``n_images`` limit applies to the training
-alphabets. An alphabet needs 20 characters drawn by two drawers to make a run.
+from scratch with the profile's settings, on drawings centred as the notebook centres them
+(``oneshot.crop_to_ink``); the profile's ``n_images`` limit applies to the training alphabets.
+An alphabet needs 20 characters drawn by two drawers to make a run.
 Prints each fold and one JSON line with the per-alphabet and the trial-weighted accuracies:
-``cosine`` (embeddings + cosine) and ``cosine_tta`` (averaged over distorted copies, the
-notebook's ``one_shot_20way_accuracy``).
+``cosine`` (embeddings + cosine), ``cosine_tta`` (averaged over distorted copies, the notebook's
+``one_shot_20way_accuracy``) and ``siamese`` (the L1 + sigmoid head on the same averaged
+embeddings, its ``siamese_20way_accuracy``).
 
     python benchmarks/omniglot_heldout.py --data-dir ../shared/data/omniglot --profile cpu
 """
@@ -27,9 +29,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "03_vgg16_omniglot.ipynb"
-# The notebook cells a fold runs, found by what they hold: model, training, cosine and copies.
-MARKERS = ("def vgg16_tower", "def character_classifier", "classifier.fit(",
-           "def embedding_similarity", "TTA_COPIES =")
+# The notebook cells a fold runs, found by what they hold: tower, Siamese model, classifier,
+# its training, cosine, copies, the Siamese head's training and its scoring.
+MARKERS = ("def vgg16_tower", "def siamese_model", "def character_classifier", "classifier.fit(",
+           "def embedding_similarity", "TTA_COPIES =", "tower.trainable = False",
+           "def head_similarity")
 N_WAY = 20
 
 
@@ -70,16 +74,18 @@ def run_fold(cells: list[str], profile, background, alphabet_of: np.ndarray,
     model_runs = oneshot.make_runs(background.images[held], background.labels[held],
                                    alphabet_of[held], drawer_of[held], n_runs=runs, seed=seed + 1)
     train = training_set(background, ~held, profile.n_images, seed)
-    model, classifier, cosine, copies = cells[0] + "\n" + cells[1], cells[2], cells[3], cells[4]
     ns = {"keras": keras, "np": np, "oneshot": oneshot, "time": time, "replace": replace,
           "profile": profile, "SEED": seed, "background": train, "model_runs": model_runs}
-    exec(model, ns)
+    for source in cells[:3]:
+        exec(source, ns)
     ns["tower"] = ns["vgg16_tower"](profile.image_size, profile.width)
-    for source in (classifier, cosine, copies):
+    ns["siamese"] = ns["siamese_model"](ns["tower"])
+    for source in cells[3:]:
         exec(source, ns)
     return {"cosine": ns["cosine_result"].accuracy, "cosine_tta": ns["tta_result"].accuracy,
-            "trials": ns["tta_result"].trials, "train_characters": len(train.class_names),
-            "train_minutes": ns["classifier_seconds"] / 60}
+            "siamese": ns["siamese_result"].accuracy, "trials": ns["tta_result"].trials,
+            "train_characters": len(train.class_names),
+            "train_minutes": ns["train_seconds"] / 60}
 
 
 def weighted(folds: dict, key: str) -> float:
@@ -102,12 +108,13 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--runs must be at least 1, got {args.runs}")
 
     from course_utils.datasets.omniglot import alphabets, drawers, load_omniglot
-    from course_utils.oneshot import runnable_alphabets
+    from course_utils.oneshot import crop_to_ink, runnable_alphabets
     from course_utils.profiles import get_profile
 
     profile = get_profile(args.profile, "03_vgg16_omniglot", epochs=args.epochs)
     cells = notebook_cells()
-    background = load_omniglot(profile.background, args.data_dir, image_size=profile.image_size)
+    background = load_omniglot(profile.background, args.data_dir)
+    background = replace(background, images=crop_to_ink(background.images, profile.image_size))
     alphabet_of, drawer_of = alphabets(background), drawers(background)
     usable = list(runnable_alphabets(background.labels, alphabet_of, drawer_of, N_WAY))
     chosen = args.alphabets.split(",") if args.alphabets else usable
@@ -121,12 +128,12 @@ def main(argv: list[str] | None = None) -> dict:
         folds[alphabet] = fold = run_fold(cells, profile, background, alphabet_of, drawer_of,
                                           alphabet_of == alphabet, args.runs, args.seed)
         print(f"held out {alphabet}: cosine {fold['cosine']:.4f}, with copies "
-              f"{fold['cosine_tta']:.4f} over {fold['trials']} trials; trained "
-              f"{fold['train_minutes']:.1f} min on {fold['train_characters']} characters",
-              flush=True)
+              f"{fold['cosine_tta']:.4f}, Siamese head {fold['siamese']:.4f} over "
+              f"{fold['trials']} trials; trained {fold['train_minutes']:.1f} min on "
+              f"{fold['train_characters']} characters", flush=True)
     result = {"profile": profile.name, "source": background.source, "runs_per_alphabet": args.runs,
               "seed": args.seed, "folds": folds, "trials": sum(f["trials"] for f in folds.values()),
-              "cosine": weighted(folds, "cosine"), "cosine_tta": weighted(folds, "cosine_tta"),
+              **{key: weighted(folds, key) for key in ("cosine", "cosine_tta", "siamese")},
               "minutes": (time.perf_counter() - started) / 60}
     print(json.dumps(result))
     return result

@@ -184,16 +184,48 @@ def _build_run(name: str, read: Callable[[str], bytes], training_files: Callable
     return OneShotRun(name, training, test, answers, training_names, test_names)
 
 
-def resize_runs(runs: Sequence[OneShotRun], image_size: int) -> list[OneShotRun]:
-    """Return the runs with every image resized (area averaging) to ``image_size``."""
+def crop_to_ink(images: np.ndarray, image_size: int, margin: float = 0.1) -> np.ndarray:
+    """Cut each drawing to a square around its ink, ``margin`` of a side to spare, resized to ``image_size``.
+
+    People draw a character at different sizes and places; the square keeps the drawing's shape and
+    removes its position and size. Ink is any pixel darker than mid-gray; a blank image is only
+    resized (area averaging).
+
+    Raises:
+        ValueError: ``images`` is not a (n, height, width) stack, or ``margin`` is negative.
+    """
+    images = np.asarray(images, np.uint8)
+    if images.ndim != 3:
+        raise ValueError(f"expected a (n, height, width) stack of drawings, got shape {images.shape}")
+    if margin < 0:
+        raise ValueError(f"margin must be 0 or more, got {margin}")
     from PIL import Image
 
-    def resize(images: np.ndarray) -> np.ndarray:
-        return np.stack([np.asarray(Image.fromarray(i).resize((image_size, image_size),
-                                                              Image.Resampling.BOX))
-                         for i in images])
+    height, width = images.shape[1:]
+    ink = images < 128
+    rows, cols = ink.any(axis=2), ink.any(axis=1)
+    top, bottom = rows.argmax(axis=1), height - rows[:, ::-1].argmax(axis=1)
+    left, right = cols.argmax(axis=1), width - cols[:, ::-1].argmax(axis=1)
+    blank = ~rows.any(axis=1)
+    centre_y = np.where(blank, height / 2, (top + bottom) / 2)
+    centre_x = np.where(blank, width / 2, (left + right) / 2)
+    half = np.where(blank, max(height, width),
+                    np.maximum(bottom - top, right - left) * (1 + 2 * margin)) / 2
+    out = np.empty((len(images), image_size, image_size), np.uint8)
+    for k, image in enumerate(images):
+        # The square may reach past the edges: paste onto white paper three times the size.
+        paper = Image.new("L", (3 * width, 3 * height), 255)
+        paper.paste(Image.fromarray(image), (width, height))
+        box = (width + centre_x[k] - half[k], height + centre_y[k] - half[k],
+               width + centre_x[k] + half[k], height + centre_y[k] + half[k])
+        out[k] = np.asarray(paper.resize((image_size, image_size), Image.Resampling.BOX, box=box))
+    return out
 
-    return [replace(r, training=resize(r.training), test=resize(r.test)) for r in runs]
+
+def crop_runs(runs: Sequence[OneShotRun], image_size: int) -> list[OneShotRun]:
+    """Return the runs with every drawing cut to its ink and resized (``crop_to_ink``)."""
+    return [replace(r, training=crop_to_ink(r.training, image_size),
+                    test=crop_to_ink(r.test, image_size)) for r in runs]
 
 
 def score_runs(runs: Sequence[OneShotRun],

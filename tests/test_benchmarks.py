@@ -50,8 +50,8 @@ def test_omniglot_heldout_trains_without_the_alphabet_and_scores_runs_of_it(shar
     assert list(result["folds"]) == ["Korean"] and result["profile"] == "smoke"
     assert fold["trials"] == result["trials"] == 2 * 20
     assert fold["train_characters"] == 242 - 40  # every small-set character but Korean's 40
-    assert result["cosine"] == fold["cosine"] and result["cosine_tta"] == fold["cosine_tta"]
-    for key in ("cosine", "cosine_tta"):
+    for key in ("cosine", "cosine_tta", "siamese"):
+        assert result[key] == fold[key]
         assert 0.0 <= fold[key] <= 1.0
         assert fold[key] * 40 == round(fold[key] * 40)  # a fraction of the 40 trials
     assert "held out Korean: cosine" in completed.stdout

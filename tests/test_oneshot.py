@@ -125,6 +125,53 @@ def test_affine_distortion_keeps_shape_dtype_and_range():
     np.testing.assert_allclose(none, identity, atol=1e-6)
 
 
+def paper_with(box: tuple[int, int, int, int], size: int = 105) -> np.ndarray:
+    """White paper with a black rectangle over rows box[0]:box[1] and columns box[2]:box[3]."""
+    image = np.full((size, size), 255, np.uint8)
+    image[box[0]:box[1], box[2]:box[3]] = 0
+    return image
+
+
+def test_crop_to_ink_removes_position_and_size():
+    small_corner, large_middle = paper_with((10, 30, 5, 25)), paper_with((40, 80, 50, 90))
+    cropped = oneshot.crop_to_ink(np.stack([small_corner, large_middle]), 28)
+    assert cropped.shape == (2, 28, 28) and cropped.dtype == np.uint8
+    corners = []
+    for image in cropped:
+        ink = np.argwhere(image < 128)
+        np.testing.assert_allclose(ink.mean(axis=0), [13.5, 13.5], atol=0.5)
+        assert 22 <= np.ptp(ink[:, 0]) + 1 <= 25  # a tenth of the side to spare on each side
+        corners.append(np.concatenate([ink.min(axis=0), ink.max(axis=0)]))
+    assert np.abs(corners[0] - corners[1]).max() <= 1  # the same square, but for edge pixels
+
+
+def test_crop_to_ink_keeps_the_shape_of_a_long_stroke():
+    cropped = oneshot.crop_to_ink(paper_with((50, 60, 10, 90))[None], 28)[0]
+    ink = np.argwhere(cropped < 128)
+    height, width = np.ptp(ink, axis=0) + 1
+    assert 22 <= width <= 25 and 2 <= height <= 4
+
+
+def test_crop_to_ink_only_resizes_a_blank_page_and_rejects_bad_input():
+    np.testing.assert_array_equal(oneshot.crop_to_ink(np.full((3, 105, 105), 255, np.uint8), 28),
+                                  np.full((3, 28, 28), 255, np.uint8))
+    with pytest.raises(ValueError, match="stack of drawings"):
+        oneshot.crop_to_ink(paper_with((1, 5, 1, 5)), 28)
+    with pytest.raises(ValueError, match="margin"):
+        oneshot.crop_to_ink(paper_with((1, 5, 1, 5))[None], 28, margin=-0.1)
+
+
+def test_crop_runs_centres_every_drawing_and_keeps_the_answers(shared_data):
+    runs = oneshot.load_runs(shared_data / "omniglot" / "one_shot_run01.zip")
+    cropped = oneshot.crop_runs(runs, 28)
+    assert cropped[0].training.shape == (20, 28, 28) and cropped[0].test.shape == (20, 28, 28)
+    np.testing.assert_array_equal(cropped[0].answers, runs[0].answers)
+    for images in (cropped[0].training, cropped[0].test):
+        ink = images < 128
+        assert ink.any(axis=2)[:, [0, -1]].sum() == 0 and ink.any(axis=1)[:, [0, -1]].sum() == 0
+        assert (ink.any(axis=2).sum(axis=1).clip(min=ink.any(axis=1).sum(axis=1)) >= 20).all()
+
+
 def test_rotation_classes_make_four_classes_per_character():
     images = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
     turned, classes = oneshot.rotation_classes(images, np.array([0, 1]))
