@@ -185,11 +185,12 @@ def _build_run(name: str, read: Callable[[str], bytes], training_files: Callable
 
 
 def crop_to_ink(images: np.ndarray, image_size: int, margin: float = 0.1) -> np.ndarray:
-    """Cut each drawing to a square around its ink, ``margin`` of a side to spare, resized to ``image_size``.
+    """Cut each drawing to a square around its ink and resize it to ``image_size``.
 
-    People draw a character at different sizes and places; the square keeps the drawing's shape and
-    removes its position and size. Ink is any pixel darker than mid-gray; a blank image is only
-    resized (area averaging).
+    ``margin`` is the room left on each side, as a fraction of the ink's longer side. People draw
+    a character at different sizes and places; the square keeps the drawing's shape and removes
+    its position and size. Ink is any pixel darker than mid-gray; a blank image is only resized
+    (area averaging).
 
     Raises:
         ValueError: ``images`` is not a (n, height, width) stack, or ``margin`` is negative.
@@ -211,13 +212,14 @@ def crop_to_ink(images: np.ndarray, image_size: int, margin: float = 0.1) -> np.
     centre_x = np.where(blank, width / 2, (left + right) / 2)
     half = np.where(blank, max(height, width),
                     np.maximum(bottom - top, right - left) * (1 + 2 * margin)) / 2
+    # The square may reach past the page: lay the page on white paper at least a page wide around.
+    pad = max(height, width, int(np.ceil(half.max(initial=0))))
     out = np.empty((len(images), image_size, image_size), np.uint8)
     for k, image in enumerate(images):
-        # The square may reach past the edges: paste onto white paper three times the size.
-        paper = Image.new("L", (3 * width, 3 * height), 255)
-        paper.paste(Image.fromarray(image), (width, height))
-        box = (width + centre_x[k] - half[k], height + centre_y[k] - half[k],
-               width + centre_x[k] + half[k], height + centre_y[k] + half[k])
+        paper = Image.new("L", (width + 2 * pad, height + 2 * pad), 255)
+        paper.paste(Image.fromarray(image), (pad, pad))
+        box = (pad + centre_x[k] - half[k], pad + centre_y[k] - half[k],
+               pad + centre_x[k] + half[k], pad + centre_y[k] + half[k])
         out[k] = np.asarray(paper.resize((image_size, image_size), Image.Resampling.BOX, box=box))
     return out
 

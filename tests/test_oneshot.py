@@ -152,6 +152,14 @@ def test_crop_to_ink_keeps_the_shape_of_a_long_stroke():
     assert 22 <= width <= 25 and 2 <= height <= 4
 
 
+def test_crop_to_ink_leaves_the_margin_asked_for_even_past_the_page():
+    corner = paper_with((0, 30, 0, 30))[None]  # ink touching two edges of the page
+    for margin, side in ((0.0, 28), (1.0, 28 / 3)):
+        ink = np.argwhere(oneshot.crop_to_ink(corner, 28, margin=margin)[0] < 128)
+        assert abs(np.ptp(ink[:, 0]) + 1 - side) <= 1 and abs(np.ptp(ink[:, 1]) + 1 - side) <= 1
+    assert oneshot.crop_to_ink(np.empty((0, 105, 105), np.uint8), 28).shape == (0, 28, 28)
+
+
 def test_crop_to_ink_only_resizes_a_blank_page_and_rejects_bad_input():
     np.testing.assert_array_equal(oneshot.crop_to_ink(np.full((3, 105, 105), 255, np.uint8), 28),
                                   np.full((3, 28, 28), 255, np.uint8))
