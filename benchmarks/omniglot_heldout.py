@@ -5,7 +5,7 @@ background sets at hand, the honest estimate of the notebook's accuracy holds on
 alphabet out, trains the notebook's own cells on the others (read from the notebook, so the
 estimate is of the code students run) and scores Lake-style 20-way runs built from the held-out
 alphabet: one example of each character by one drawer, the queries by another. Every fold trains
-from scratch with the profile's settings, on drawings centred as the notebook centres them
+from scratch with the profile's settings, on drawings cut to their ink as the notebook cuts them
 (``oneshot.crop_to_ink``); the profile's ``n_images`` limit applies to the training alphabets.
 An alphabet needs 20 characters drawn by two drawers to make a run.
 Prints each fold and one JSON line with the per-alphabet and the trial-weighted accuracies:

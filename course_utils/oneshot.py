@@ -184,22 +184,27 @@ def _build_run(name: str, read: Callable[[str], bytes], training_files: Callable
     return OneShotRun(name, training, test, answers, training_names, test_names)
 
 
-def crop_to_ink(images: np.ndarray, image_size: int, margin: float = 0.1) -> np.ndarray:
-    """Cut each drawing to a square around its ink and resize it to ``image_size``.
+def crop_to_ink(images: np.ndarray, image_size: int, margin: float = 0.1,
+                max_stretch: float = 2.0) -> np.ndarray:
+    """Cut each drawing to a box around its ink and resize the box to ``image_size`` squared.
 
-    ``margin`` is the room left on each side, as a fraction of the ink's longer side. People draw
-    a character at different sizes and places; the square keeps the drawing's shape and removes
-    its position and size. Ink is any pixel darker than mid-gray; a blank image is only resized
-    (area averaging).
+    People draw a character at different sizes and places; the box removes its position and size.
+    A wide, flat drawing would fill only a thin band of the square, so its shorter side is
+    stretched, by at most ``max_stretch`` (1 keeps every drawing's shape). ``margin`` is the room
+    left on each side, as a fraction of the box's side. Ink is any pixel darker than mid-gray; a
+    blank image is only resized (area averaging).
 
     Raises:
-        ValueError: ``images`` is not a (n, height, width) stack, or ``margin`` is negative.
+        ValueError: ``images`` is not a (n, height, width) stack, ``margin`` is negative, or
+            ``max_stretch`` is below 1.
     """
     images = np.asarray(images, np.uint8)
     if images.ndim != 3:
         raise ValueError(f"expected a (n, height, width) stack of drawings, got shape {images.shape}")
     if margin < 0:
         raise ValueError(f"margin must be 0 or more, got {margin}")
+    if max_stretch < 1:
+        raise ValueError(f"max_stretch must be 1 or more, got {max_stretch}")
     from PIL import Image
 
     height, width = images.shape[1:]
@@ -210,16 +215,18 @@ def crop_to_ink(images: np.ndarray, image_size: int, margin: float = 0.1) -> np.
     blank = ~rows.any(axis=1)
     centre_y = np.where(blank, height / 2, (top + bottom) / 2)
     centre_x = np.where(blank, width / 2, (left + right) / 2)
-    half = np.where(blank, max(height, width),
-                    np.maximum(bottom - top, right - left) * (1 + 2 * margin)) / 2
-    # The square may reach past the page: lay the page on white paper at least a page wide around.
-    pad = max(height, width, int(np.ceil(half.max(initial=0))))
+    ink_height, ink_width = bottom - top, right - left
+    shortest = np.maximum(ink_height, ink_width) / max_stretch
+    half_y = np.where(blank, height, np.maximum(ink_height, shortest) * (1 + 2 * margin)) / 2
+    half_x = np.where(blank, width, np.maximum(ink_width, shortest) * (1 + 2 * margin)) / 2
+    # The box may reach past the page: lay the page on white paper at least a page wide around.
+    pad = max(height, width, int(np.ceil(max(half_y.max(initial=0), half_x.max(initial=0)))))
     out = np.empty((len(images), image_size, image_size), np.uint8)
     for k, image in enumerate(images):
         paper = Image.new("L", (width + 2 * pad, height + 2 * pad), 255)
         paper.paste(Image.fromarray(image), (pad, pad))
-        box = (pad + centre_x[k] - half[k], pad + centre_y[k] - half[k],
-               pad + centre_x[k] + half[k], pad + centre_y[k] + half[k])
+        box = (pad + centre_x[k] - half_x[k], pad + centre_y[k] - half_y[k],
+               pad + centre_x[k] + half_x[k], pad + centre_y[k] + half_y[k])
         out[k] = np.asarray(paper.resize((image_size, image_size), Image.Resampling.BOX, box=box))
     return out
 

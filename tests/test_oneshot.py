@@ -145,11 +145,18 @@ def test_crop_to_ink_removes_position_and_size():
     assert np.abs(corners[0] - corners[1]).max() <= 1  # the same square, but for edge pixels
 
 
-def test_crop_to_ink_keeps_the_shape_of_a_long_stroke():
-    cropped = oneshot.crop_to_ink(paper_with((50, 60, 10, 90))[None], 28)[0]
-    ink = np.argwhere(cropped < 128)
-    height, width = np.ptp(ink, axis=0) + 1
-    assert 22 <= width <= 25 and 2 <= height <= 4
+def test_crop_to_ink_stretches_a_flat_stroke_by_at_most_max_stretch():
+    stroke = paper_with((50, 60, 10, 90))[None]  # 10 rows by 80 columns
+    for max_stretch, rows in ((1.0, (2, 4)), (2.0, (5, 7)), (8.0, (22, 25))):
+        ink = np.argwhere(oneshot.crop_to_ink(stroke, 28, max_stretch=max_stretch)[0] < 128)
+        height, width = np.ptp(ink, axis=0) + 1
+        assert 22 <= width <= 25 and rows[0] <= height <= rows[1], max_stretch
+
+
+def test_crop_to_ink_does_not_stretch_a_square_drawing():
+    square = paper_with((20, 60, 30, 70))[None]
+    np.testing.assert_array_equal(oneshot.crop_to_ink(square, 28, max_stretch=3.0),
+                                  oneshot.crop_to_ink(square, 28, max_stretch=1.0))
 
 
 def test_crop_to_ink_leaves_the_margin_asked_for_even_past_the_page():
@@ -167,6 +174,8 @@ def test_crop_to_ink_only_resizes_a_blank_page_and_rejects_bad_input():
         oneshot.crop_to_ink(paper_with((1, 5, 1, 5)), 28)
     with pytest.raises(ValueError, match="margin"):
         oneshot.crop_to_ink(paper_with((1, 5, 1, 5))[None], 28, margin=-0.1)
+    with pytest.raises(ValueError, match="max_stretch"):
+        oneshot.crop_to_ink(paper_with((1, 5, 1, 5))[None], 28, max_stretch=0.5)
 
 
 def test_crop_runs_centres_every_drawing_and_keeps_the_answers(shared_data):
