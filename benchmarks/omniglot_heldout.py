@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--alphabets", help="comma-separated alphabets to hold out (default: all usable)")
     parser.add_argument("--runs", type=int, default=40, help="20-way runs per held-out alphabet")
     parser.add_argument("--epochs", type=int, help="override the profile's epochs")
+    parser.add_argument("--width", type=float, help="override the profile's WIDTH")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.runs < 1:
@@ -111,7 +112,11 @@ def main(argv: list[str] | None = None) -> dict:
     from course_utils.oneshot import crop_to_ink, runnable_alphabets
     from course_utils.profiles import get_profile
 
-    profile = get_profile(args.profile, "03_vgg16_omniglot", epochs=args.epochs)
+    try:
+        profile = get_profile(args.profile, "03_vgg16_omniglot", epochs=args.epochs,
+                              width=args.width)
+    except ValueError as error:
+        parser.error(str(error))
     cells = notebook_cells()
     background = load_omniglot(profile.background, args.data_dir)
     background = replace(background, images=crop_to_ink(background.images, profile.image_size))
@@ -131,8 +136,9 @@ def main(argv: list[str] | None = None) -> dict:
               f"{fold['cosine_tta']:.4f}, Siamese head {fold['siamese']:.4f} over "
               f"{fold['trials']} trials; trained {fold['train_minutes']:.1f} min on "
               f"{fold['train_characters']} characters", flush=True)
-    result = {"profile": profile.name, "source": background.source, "runs_per_alphabet": args.runs,
-              "seed": args.seed, "folds": folds, "trials": sum(f["trials"] for f in folds.values()),
+    result = {"profile": profile.name, "width": profile.width, "epochs": profile.epochs,
+              "source": background.source, "runs_per_alphabet": args.runs, "seed": args.seed,
+              "folds": folds, "trials": sum(f["trials"] for f in folds.values()),
               **{key: weighted(folds, key) for key in ("cosine", "cosine_tta", "siamese")},
               "minutes": (time.perf_counter() - started) / 60}
     print(json.dumps(result))

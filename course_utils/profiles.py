@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -152,7 +153,8 @@ def get_profile(name: str | None, notebook: str, *, gpus: int | None = None,
     """Return the profile of ``notebook``; keyword overrides that are not None replace settings.
 
     Raises:
-        ValueError: unknown profile name, unknown notebook or unknown override key.
+        ValueError: unknown profile name, unknown notebook, unknown override key, or an override
+            that is not the kind of number its setting holds (``epochs=-1``, ``width="wide"``).
     """
     if notebook not in SETTINGS:
         raise ValueError(f"unknown notebook {notebook!r}: choose one of {', '.join(SETTINGS)}")
@@ -163,11 +165,34 @@ def get_profile(name: str | None, notebook: str, *, gpus: int | None = None,
     if unknown:
         raise ValueError(f"unknown setting(s) {', '.join(sorted(unknown))} for {notebook}: "
                          f"choose from {', '.join(sorted(settings))}")
-    settings.update({k: v for k, v in overrides.items() if v is not None})
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    for key, value in overrides.items():
+        _check_number(notebook, key, value)
+    settings.update(overrides)
     common = {k: settings.pop(k) for k in ("image_size", "n_images", "epochs", "batch_size",
                                            "minutes")}
     return Profile(name=concrete, notebook=notebook, requested=requested, **common,
                    extra=MappingProxyType(settings))
+
+
+def _check_number(notebook: str, key: str, value: Any) -> None:
+    """Raise ValueError when ``value`` is not the kind of number ``key`` holds in every profile.
+
+    Counts need a whole number, sizes and rates a positive one; 0 is allowed only where some
+    profile of the notebook already uses it (a notebook that does not train has 0 epochs).
+    """
+    known = [SETTINGS[notebook][p][key] for p in CONCRETE_PROFILES]
+    values = [v for v in known if v is not None]
+    if not values or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+        return
+    whole = all(isinstance(v, int) for v in values)
+    zero_ok = 0 in values
+    kind = "a whole number" if whole else "a number"
+    floor = "of 0 or more" if zero_ok else ("of at least 1" if whole else "above 0")
+    valid = (isinstance(value, Integral) if whole else isinstance(value, Real)) \
+        and not isinstance(value, bool) and (value >= 0 if zero_ok else value > 0)
+    if not valid:
+        raise ValueError(f"{key} must be {kind} {floor} for {notebook}, got {value!r}")
 
 
 def distribution_strategy():

@@ -43,11 +43,12 @@ def heldout(shared_data, *args):
 
 
 def test_omniglot_heldout_trains_without_the_alphabet_and_scores_runs_of_it(shared_data):
-    completed = heldout(shared_data, "--alphabets", "Korean", "--runs", "2")
+    completed = heldout(shared_data, "--alphabets", "Korean", "--runs", "2", "--width", "0.0625")
     assert completed.returncode == 0, completed.stderr[-2000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     fold = result["folds"]["Korean"]
     assert list(result["folds"]) == ["Korean"] and result["profile"] == "smoke"
+    assert result["width"] == 0.0625 and result["epochs"] == 1  # what was trained is on record
     assert fold["trials"] == result["trials"] == 2 * 20
     assert fold["train_characters"] == 242 - 40  # every small-set character but Korean's 40
     for key in ("cosine", "cosine_tta", "siamese"):
@@ -61,3 +62,10 @@ def test_omniglot_heldout_names_the_usable_alphabets_for_one_it_cannot_hold_out(
     completed = heldout(shared_data, "--alphabets", "Tagalog")  # 17 characters: no 20-way run
     assert completed.returncode != 0
     assert "cannot hold out Tagalog" in completed.stderr and "Korean" in completed.stderr
+
+
+def test_omniglot_heldout_refuses_a_width_that_is_no_tower(shared_data):
+    completed = heldout(shared_data, "--width", "0")
+    assert completed.returncode != 0
+    assert "width must be a number above 0" in completed.stderr
+    assert "Traceback" not in completed.stderr

@@ -1,5 +1,7 @@
 """Run profiles: names, precedence, overrides, errors and the distribution strategy."""
 
+import re
+
 import pytest
 
 from course_utils import profiles
@@ -63,6 +65,30 @@ def test_unknown_override_and_unknown_notebook_are_refused():
         get_profile("cpu", "02_contrastive_siamese", epoch=3)
     with pytest.raises(ValueError, match="unknown notebook '09_gan'"):
         get_profile("cpu", "09_gan")
+
+
+@pytest.mark.parametrize("notebook, key, value, message", [
+    ("03_vgg16_omniglot", "width", 0, "width must be a number above 0"),
+    ("03_vgg16_omniglot", "width", "wide", "width must be a number above 0"),
+    ("03_vgg16_omniglot", "epochs", -1, "epochs must be a whole number of at least 1"),
+    ("02_contrastive_siamese", "epochs", 2.5, "epochs must be a whole number of at least 1"),
+    ("02_contrastive_siamese", "learning_rate", True, "learning_rate must be a number above 0"),
+    ("05_autoencoder_retrieval", "n_images", 0, "n_images must be a whole number of at least 1"),
+    ("04_plant_disease", "n_way", "5", "n_way must be a whole number of at least 1"),
+])
+def test_an_override_that_is_not_the_settings_kind_of_number_is_refused(notebook, key, value,
+                                                                        message):
+    with pytest.raises(ValueError, match=re.escape(f"{message} for {notebook}, got {value!r}")):
+        get_profile("cpu", notebook, **{key: value})
+
+
+def test_numeric_overrides_of_the_right_kind_are_taken():
+    assert get_profile("cpu", "03_vgg16_omniglot", width=1).width == 1  # an int for a float knob
+    assert get_profile("cpu", "05_autoencoder_retrieval", n_images=500).n_images == 500
+    # a profile already holds 0 here (held-out classes), so 0 stays allowed in every profile
+    assert get_profile("full", "04_plant_disease", held_out_classes=0).held_out_classes == 0
+    with pytest.raises(ValueError, match="held_out_classes must be a whole number of 0 or more"):
+        get_profile("full", "04_plant_disease", held_out_classes=-2)
 
 
 def test_auto_is_reported_as_what_it_resolved_to(monkeypatch):
