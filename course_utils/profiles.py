@@ -178,8 +178,8 @@ def get_profile(name: str | None, notebook: str, *, gpus: int | None = None,
 def _check_number(notebook: str, key: str, value: Any) -> None:
     """Raise ValueError when ``value`` is not the kind of number ``key`` holds in every profile.
 
-    Counts need a whole number, sizes and rates a positive one; 0 is allowed only where some
-    profile of the notebook already uses it (a notebook that does not train has 0 epochs).
+    Counts need a whole number of at least 1, sizes and rates a number above 0; 0 is allowed
+    only where some profile of the notebook already uses it (notebook 01 trains for 0 epochs).
     """
     known = [SETTINGS[notebook][p][key] for p in CONCRETE_PROFILES]
     values = [v for v in known if v is not None]
@@ -189,8 +189,8 @@ def _check_number(notebook: str, key: str, value: Any) -> None:
     zero_ok = 0 in values
     kind = "a whole number" if whole else "a number"
     floor = "of 0 or more" if zero_ok else ("of at least 1" if whole else "above 0")
-    valid = (isinstance(value, Integral) if whole else isinstance(value, Real)) \
-        and not isinstance(value, bool) and (value >= 0 if zero_ok else value > 0)
+    kind_ok = isinstance(value, Integral if whole else Real) and not isinstance(value, bool)
+    valid = kind_ok and (value >= 0 if zero_ok else value > 0)
     if not valid:
         raise ValueError(f"{key} must be {kind} {floor} for {notebook}, got {value!r}")
 
