@@ -367,18 +367,33 @@ def apply_affine(images, transforms):
     return warped[..., 0] if squeeze else warped
 
 
+def turned_versions(images: np.ndarray, mirror: bool = False) -> np.ndarray:
+    """Return a (n, h, w) stack turned by 0/90/180/270° (then mirrored, turned again) as (4 or 8, n, h, w).
+
+    Version ``k`` is ``np.rot90`` by ``k % 4`` quarter turns, of the left-right mirror image when
+    ``k >= 4``: the order of ``rotation_classes``.
+
+    Raises:
+        ValueError: ``images`` is not a (n, height, width) stack of square images.
+    """
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1] != images.shape[2]:
+        raise ValueError(f"expected a (n, size, size) stack of square drawings, got shape {images.shape}")
+    sides = (images, images[:, :, ::-1]) if mirror else (images,)
+    return np.stack([np.rot90(side, k, axes=(1, 2)) for side in sides for k in range(4)])
+
+
 def rotation_classes(images: np.ndarray, labels: np.ndarray,
                      mirror: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Return the images turned by 0/90/180/270° (and mirrored) with each version a class.
 
     Version ``k`` of character ``label`` is class ``n * label + k``, with ``n`` 4 turns, or 8 when
-    ``mirror`` adds the four turns of the left-right mirror image.
+    ``mirror`` adds the four turns of the left-right mirror image (see ``turned_versions``).
     """
-    sides = (images, images[:, :, ::-1]) if mirror else (images,)
-    turned = np.concatenate([np.rot90(side, k, axes=(1, 2)) for side in sides for k in range(4)])
-    n = 4 * len(sides)
+    versions = turned_versions(images, mirror)
+    n = len(versions)
     classes = np.concatenate([n * labels + k for k in range(n)]).astype(np.int32)
-    return np.ascontiguousarray(turned), classes
+    return np.ascontiguousarray(versions.reshape(-1, *versions.shape[2:])), classes
 
 
 def distorted_copies(images: np.ndarray, copies: int, rng: np.random.Generator) -> np.ndarray:

@@ -51,6 +51,36 @@ def test_siamese_model_round_trips_through_keras_file(teach, tmp_path):
     assert not any(type(layer).__name__ == "Lambda" for layer in restored.layers)
 
 
+
+def test_turned_similarity_compares_each_version_only_with_the_same_version(teach):
+    rng = np.random.default_rng(0)
+    test, training = rng.normal(size=(2, 8, 5)), rng.normal(size=(3, 8, 5))
+    unit = lambda x: x / np.linalg.norm(x, axis=-1, keepdims=True)
+    expected = np.einsum("qkd,ckd->qc", unit(test), unit(training)) / 8
+    np.testing.assert_allclose(teach["turned_similarity"](test, training), expected)
+    # the same vectors paired with the wrong versions are no match
+    shifted = np.roll(test[:1], 1, axis=1)
+    scores = teach["turned_similarity"](test[:1], np.concatenate([test[:1], shifted]))
+    assert scores[0, 0] == pytest.approx(1.0) and scores[0, 1] < 0.5
+
+
+def test_turned_embeddings_stack_the_eight_versions_of_each_drawing(teach, monkeypatch):
+    from types import SimpleNamespace
+
+    from course_utils import oneshot
+
+    images = np.random.default_rng(0).integers(0, 256, (3, 4, 4), dtype=np.uint8)
+    # the notebook's own steady_embeddings needs a trained tower; flattened pixels stand in
+    monkeypatch.setitem(teach, "steady_embeddings", lambda x: x.reshape(len(x), -1).astype(np.float32))
+    monkeypatch.setitem(teach, "profile", SimpleNamespace(mirror=True))
+    embedded = teach["turned_embeddings"](images)
+    assert embedded.shape == (3, 8, 16)
+    versions = oneshot.turned_versions(images, mirror=True)
+    for k in range(8):
+        np.testing.assert_array_equal(embedded[:, k], versions[k].reshape(3, -1))
+    monkeypatch.setitem(teach, "profile", SimpleNamespace(mirror=False))
+    assert teach["turned_embeddings"](images).shape == (3, 4, 16)
+
 @pytest.mark.notebook
 def test_notebook_03_runs_and_reports_its_numbers(run_notebook):
     m = run_notebook(NAME).metrics

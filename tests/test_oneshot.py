@@ -291,3 +291,21 @@ def test_runnable_alphabets_need_n_way_characters_by_two_drawers():
     drawers = np.array([1, 2, 1, 2, 1, 1, 1, 2, 1, 2])  # character 2 of A has one drawer only
     assert oneshot.runnable_alphabets(labels, alphabets, drawers, n_way=2) == {"A": [0, 1], "B": [3, 4]}
     assert list(oneshot.runnable_alphabets(labels, alphabets, drawers, n_way=3)) == []
+
+
+def test_turned_versions_follow_the_rotation_classes_order():
+    images = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    versions = oneshot.turned_versions(images, mirror=True)
+    turned, classes = oneshot.rotation_classes(images, np.array([0, 1]), mirror=True)
+    assert versions.shape == (8, 2, 3, 3)
+    for k in range(8):
+        np.testing.assert_array_equal(versions[k, 1], turned[classes.tolist().index(8 + k)])
+    np.testing.assert_array_equal(versions[5, 0], np.rot90(images[0, :, ::-1]))
+    assert oneshot.turned_versions(images).shape == (4, 2, 3, 3)
+
+
+def test_turned_versions_refuse_a_stack_that_cannot_be_turned_in_place():
+    with pytest.raises(ValueError, match="square drawings, got shape \\(2, 3, 4\\)"):
+        oneshot.turned_versions(np.zeros((2, 3, 4), np.uint8))
+    with pytest.raises(ValueError, match="got shape \\(3, 3\\)"):
+        oneshot.turned_versions(np.zeros((3, 3), np.uint8))
