@@ -137,9 +137,8 @@ def main(argv: list[str] | None = None) -> dict:
                                           alphabet_of == alphabet, args.runs, args.seed)
         print(f"held out {alphabet}: cosine {fold['cosine']:.4f}, with copies "
               f"{fold['cosine_tta']:.4f}, turned alike {fold['turned']:.4f}, Siamese head "
-              f"{fold['siamese']:.4f} over "
-              f"{fold['trials']} trials; trained {fold['train_minutes']:.1f} min on "
-              f"{fold['train_characters']} characters", flush=True)
+              f"{fold['siamese']:.4f} over {fold['trials']} trials; trained "
+              f"{fold['train_minutes']:.1f} min on {fold['train_characters']} characters", flush=True)
     result = {"profile": profile.name, "width": profile.width, "epochs": profile.epochs,
               "source": background.source, "runs_per_alphabet": args.runs, "seed": args.seed,
               "folds": folds, "trials": sum(f["trials"] for f in folds.values()),

@@ -368,7 +368,7 @@ def apply_affine(images, transforms):
 
 
 def turned_versions(images: np.ndarray, mirror: bool = False) -> np.ndarray:
-    """Return a (n, h, w) stack turned by 0/90/180/270° (then mirrored, turned again) as (4 or 8, n, h, w).
+    """Return the quarter turns of a (n, h, w) stack, and of its mirror image, as (4 or 8, n, h, w).
 
     Version ``k`` is ``np.rot90`` by ``k % 4`` quarter turns, of the left-right mirror image when
     ``k >= 4``: the order of ``rotation_classes``.
@@ -378,7 +378,8 @@ def turned_versions(images: np.ndarray, mirror: bool = False) -> np.ndarray:
     """
     images = np.asarray(images)
     if images.ndim != 3 or images.shape[1] != images.shape[2]:
-        raise ValueError(f"expected a (n, size, size) stack of square drawings, got shape {images.shape}")
+        raise ValueError(f"expected a (n, size, size) stack of square drawings, "
+                         f"got shape {images.shape}")
     sides = (images, images[:, :, ::-1]) if mirror else (images,)
     return np.stack([np.rot90(side, k, axes=(1, 2)) for side in sides for k in range(4)])
 
