@@ -51,7 +51,6 @@ def test_siamese_model_round_trips_through_keras_file(teach, tmp_path):
     assert not any(type(layer).__name__ == "Lambda" for layer in restored.layers)
 
 
-
 def test_turned_similarity_compares_each_version_only_with_the_same_version(teach):
     rng = np.random.default_rng(0)
     test, training = rng.normal(size=(2, 8, 5)), rng.normal(size=(3, 8, 5))
@@ -80,6 +79,7 @@ def test_turned_embeddings_stack_the_eight_versions_of_each_drawing(teach, monke
         np.testing.assert_array_equal(embedded[:, k], versions[k].reshape(3, -1))
     monkeypatch.setitem(teach, "profile", SimpleNamespace(mirror=False))
     assert teach["turned_embeddings"](images).shape == (3, 4, 16)
+
 
 @pytest.mark.notebook
 def test_notebook_03_runs_and_reports_its_numbers(run_notebook):
