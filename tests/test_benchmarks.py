@@ -51,7 +51,7 @@ def test_omniglot_heldout_trains_without_the_alphabet_and_scores_runs_of_it(shar
     assert result["width"] == 0.0625 and result["epochs"] == 1  # what was trained is on record
     assert fold["trials"] == result["trials"] == 2 * 20
     assert fold["train_characters"] == 242 - 40  # every small-set character but Korean's 40
-    for key in ("cosine", "cosine_tta", "turned", "siamese"):
+    for key in ("cosine", "cosine_tta", "turned", "siamese_unturned", "siamese"):
         assert result[key] == fold[key]
         assert 0.0 <= fold[key] <= 1.0
         assert fold[key] * 40 == round(fold[key] * 40)  # a fraction of the 40 trials

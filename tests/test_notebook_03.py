@@ -63,6 +63,15 @@ def test_turned_similarity_compares_each_version_only_with_the_same_version(teac
     assert scores[0, 0] == pytest.approx(1.0) and scores[0, 1] < 0.5
 
 
+def test_turned_similarity_averages_any_given_similarity_over_the_versions(teach):
+    rng = np.random.default_rng(1)
+    test, training = rng.normal(size=(2, 4, 3)), rng.normal(size=(5, 4, 3))
+    dot = lambda a, b: a @ b.T
+    expected = np.einsum("qkd,ckd->qc", test, training) / 4
+    np.testing.assert_allclose(teach["turned_similarity"](test, training, dot), expected)
+    assert not np.allclose(teach["turned_similarity"](test, training), expected)
+
+
 def test_turned_embeddings_stack_the_eight_versions_of_each_drawing(teach, monkeypatch):
     from types import SimpleNamespace
 
