@@ -38,7 +38,9 @@ MARKERS = ("def vgg16_tower", "def siamese_model", "def character_classifier", "
            "turned_result =", "tower.trainable = False",
            "def head_similarity")
 N_WAY = 20
-SCORES = ("cosine", "cosine_tta", "turned", "siamese_unturned", "siamese")
+# Each reported score and the notebook result it reads.
+SCORES = {"cosine": "cosine_result", "cosine_tta": "tta_result", "turned": "turned_result",
+          "siamese_unturned": "unturned_siamese", "siamese": "siamese_result"}
 
 
 def notebook_cells(path: Path = NOTEBOOK) -> list[str]:
@@ -86,10 +88,7 @@ def run_fold(cells: list[str], profile, background, alphabet_of: np.ndarray,
     ns["siamese"] = ns["siamese_model"](ns["tower"])
     for source in cells[3:]:
         exec(source, ns)
-    return {"cosine": ns["cosine_result"].accuracy, "cosine_tta": ns["tta_result"].accuracy,
-            "turned": ns["turned_result"].accuracy,
-            "siamese_unturned": ns["unturned_siamese"].accuracy,
-            "siamese": ns["siamese_result"].accuracy,
+    return {**{key: ns[result].accuracy for key, result in SCORES.items()},
             "trials": ns["tta_result"].trials,
             "train_characters": len(train.class_names),
             "train_minutes": ns["train_seconds"] / 60}
@@ -142,8 +141,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"held out {alphabet}: cosine {fold['cosine']:.4f}, with copies "
               f"{fold['cosine_tta']:.4f}, turned alike {fold['turned']:.4f}, Siamese head "
               f"{fold['siamese_unturned']:.4f}, turned alike {fold['siamese']:.4f} over "
-              f"{fold['trials']} trials; trained "
-              f"{fold['train_minutes']:.1f} min on {fold['train_characters']} characters", flush=True)
+              f"{fold['trials']} trials; trained {fold['train_minutes']:.1f} min on "
+              f"{fold['train_characters']} characters", flush=True)
     result = {"profile": profile.name, "width": profile.width, "epochs": profile.epochs,
               "source": background.source, "runs_per_alphabet": args.runs, "seed": args.seed,
               "folds": folds, "trials": sum(f["trials"] for f in folds.values()),

@@ -394,7 +394,7 @@ def rotation_classes(images: np.ndarray, labels: np.ndarray,
     versions = turned_versions(images, mirror)
     n = len(versions)
     classes = np.concatenate([n * labels + k for k in range(n)]).astype(np.int32)
-    return np.ascontiguousarray(versions.reshape(-1, *versions.shape[2:])), classes
+    return versions.reshape(-1, *versions.shape[2:]), classes
 
 
 def distorted_copies(images: np.ndarray, copies: int, rng: np.random.Generator) -> np.ndarray:
