@@ -467,7 +467,7 @@ def pair_stream(images: np.ndarray, labels: np.ndarray, batch_size: int, steps: 
             pixels = apply_affine(pixels, transforms)
         return (pixels[:batch_size], pixels[batch_size:]), same
 
-    return _stream(batches, gather, (np.int64, np.int64, np.float32, np.float32))
+    return _stream(batches, gather, (np.int64, np.int64, np.float32, np.float32), steps)
 
 
 def embedding_pair_stream(embeddings: np.ndarray, labels: np.ndarray, batch_size: int, steps: int,
@@ -496,7 +496,8 @@ def embedding_pair_stream(embeddings: np.ndarray, labels: np.ndarray, batch_size
 
     side = tf.TensorSpec((None, embeddings.shape[1]), tf.float32)
     signature = ((side, side), tf.TensorSpec((None,), tf.float32))
-    return tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(2)
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    return dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
 
 
 def class_stream(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int = 0,
@@ -516,17 +517,20 @@ def class_stream(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: 
         pixels = tf.gather(images, index)
         return (apply_affine(pixels, transforms) if augment else pixels), label
 
-    return _stream(batches, gather, (np.int64, labels.dtype, np.float32))
+    return _stream(batches, gather, (np.int64, labels.dtype, np.float32), -(-len(labels) // batch_size))
 
 
 def _transforms(n: int, size: int, rng: np.random.Generator, augment: bool) -> np.ndarray:
     return affine_transforms(n, size, rng) if augment else np.zeros((n, 8), np.float32)
 
 
-def _stream(batches: Callable, gather: Callable, dtypes: Sequence[type]):
+def _stream(batches: Callable, gather: Callable, dtypes: Sequence[type], n_batches: int):
     import tensorflow as tf
 
     signature = tuple(tf.TensorSpec((None, 8) if i == len(dtypes) - 1 else (None,), tf.as_dtype(d))
                       for i, d in enumerate(dtypes))
     dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    # A generator's length is unknown to Keras, which then warns that the data "ran out" after the
+    # first epoch and shows no progress total; the stream knows its length, so it says so.
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(n_batches))
     return dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)

@@ -269,6 +269,38 @@ def test_embedding_pair_stream_needs_one_row_per_label():
         oneshot.embedding_pair_stream(np.zeros((5, 3)), np.arange(4), batch_size=2, steps=1)
 
 
+def test_class_stream_shows_every_image_once_an_epoch():
+    images = np.stack([glyph(k, 28) for k in range(10)])
+    stream = oneshot.class_stream(images, np.arange(10), batch_size=4, seed=3, augment=False)
+    for _ in range(2):
+        batches = list(stream)
+        assert [len(label) for _, label in batches] == [4, 4, 2]
+        for pixels, label in batches:
+            assert np.array_equal(pixels.numpy(), images[label.numpy()])
+        assert sorted(np.concatenate([label.numpy() for _, label in batches])) == list(range(10))
+
+
+def test_streams_tell_keras_their_length():
+    import warnings
+
+    import keras
+
+    images = np.stack([glyph(k % 5, 28) for k in range(10)])
+    labels = np.arange(10) % 5
+    assert int(oneshot.class_stream(images, labels, batch_size=4).cardinality()) == 3
+    assert int(oneshot.pair_stream(images, labels, batch_size=4, steps=5).cardinality()) == 5
+    bank = np.eye(10, dtype=np.float32)
+    assert int(oneshot.embedding_pair_stream(bank, labels, batch_size=4, steps=6).cardinality()) == 6
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(5)])
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(oneshot.class_stream(images, labels, batch_size=4), epochs=2, verbose=0,
+                            shuffle=False)
+    assert len(history.history["loss"]) == 2
+    assert not [w for w in caught if "ran out of data" in str(w.message)]
+
+
 def test_made_runs_use_two_drawers_and_one_alphabet():
     labels = np.repeat(np.arange(6), 4)
     drawers = np.tile(np.arange(1, 5), 6)
