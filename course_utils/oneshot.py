@@ -496,8 +496,7 @@ def embedding_pair_stream(embeddings: np.ndarray, labels: np.ndarray, batch_size
 
     side = tf.TensorSpec((None, embeddings.shape[1]), tf.float32)
     signature = ((side, side), tf.TensorSpec((None,), tf.float32))
-    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
-    return dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
+    return _generated(batches, signature, steps).prefetch(2)
 
 
 def class_stream(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int = 0,
@@ -529,8 +528,15 @@ def _stream(batches: Callable, gather: Callable, dtypes: Sequence[type], n_batch
 
     signature = tuple(tf.TensorSpec((None, 8) if i == len(dtypes) - 1 else (None,), tf.as_dtype(d))
                       for i, d in enumerate(dtypes))
+    dataset = _generated(batches, signature, n_batches)
+    return dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+
+
+def _generated(batches: Callable, signature, n_batches: int):
+    """The generator's batches as a ``tf.data`` stream that knows how many there are."""
+    import tensorflow as tf
+
     dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
     # A generator's length is unknown to Keras, which then warns that the data "ran out" after the
     # first epoch and shows no progress total; the stream knows its length, so it says so.
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(n_batches))
-    return dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+    return dataset.apply(tf.data.experimental.assert_cardinality(n_batches))
