@@ -16,6 +16,8 @@ embeddings) and ``siamese`` (its output averaged over the versions turned alike,
 ``siamese_20way_accuracy``).
 
     python benchmarks/omniglot_heldout.py --data-dir ../shared/data/omniglot --profile cpu
+    python benchmarks/omniglot_heldout.py --data-dir ../shared/data/omniglot --profile full \
+        --background images_background_small1,images_background_small2   # full settings, GPU
 """
 
 from __future__ import annotations
@@ -109,6 +111,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--runs", type=int, default=40, help="20-way runs per held-out alphabet")
     parser.add_argument("--epochs", type=int, help="override the profile's epochs")
     parser.add_argument("--width", type=float, help="override the profile's WIDTH")
+    parser.add_argument("--background", help="comma-separated Omniglot sets to train on (default: the "
+                                             "profile's; full's images_background is not in the "
+                                             "shared slice)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.runs < 1:
@@ -120,11 +125,12 @@ def main(argv: list[str] | None = None) -> dict:
 
     try:
         profile = get_profile(args.profile, "03_vgg16_omniglot", epochs=args.epochs,
-                              width=args.width)
+                              width=args.width,
+                              background=tuple(args.background.split(",")) if args.background else None)
+        background = load_omniglot(profile.background, args.data_dir)
     except ValueError as error:
         parser.error(str(error))
     cells = notebook_cells()
-    background = load_omniglot(profile.background, args.data_dir)
     background = replace(background, images=crop_to_ink(background.images, profile.image_size))
     alphabet_of, drawer_of = alphabets(background), drawers(background)
     usable = list(runnable_alphabets(background.labels, alphabet_of, drawer_of, N_WAY))

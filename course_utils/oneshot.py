@@ -355,14 +355,16 @@ def apply_affine(images, transforms):
     Uncovered pixels become white paper (255), as in the upstream images.
     """
     import tensorflow as tf
-    from keras import ops
 
     images = tf.convert_to_tensor(images)
     squeeze = images.shape.rank == 3
     batch = tf.cast(images[..., None] if squeeze else images, tf.float32)
-    warped = ops.image.affine_transform(batch, tf.convert_to_tensor(transforms, tf.float32),
-                                        interpolation="bilinear", fill_mode="constant",
-                                        fill_value=255.0, data_format="channels_last")
+    # TensorFlow's own warp (the one Keras' TensorFlow backend calls): the streams run it inside
+    # tf.data, where Keras ops would need the TensorFlow backend and this works under any.
+    warped = tf.raw_ops.ImageProjectiveTransformV3(
+        images=batch, transforms=tf.convert_to_tensor(transforms, tf.float32),
+        output_shape=tf.shape(batch)[1:3], fill_value=255.0, interpolation="BILINEAR",
+        fill_mode="CONSTANT")
     warped = tf.cast(tf.round(tf.clip_by_value(warped, 0, 255)), images.dtype)
     return warped[..., 0] if squeeze else warped
 

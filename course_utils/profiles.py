@@ -2,8 +2,9 @@
 
 A profile is plain data. ``smoke`` proves the code path in seconds, ``cpu`` gives a real result on a
 laptop in at most 15 minutes per notebook, ``full`` is the seed-scale run meant for a GPU, and
-``auto`` picks ``full`` when TensorFlow sees a GPU, else ``cpu``. A concrete notebook parameter wins
-over the ``COURSE_PROFILE`` environment variable, which wins over ``auto`` (the parameter's default).
+``auto`` picks ``full`` when Keras' backend sees a GPU, else ``cpu``. A concrete notebook parameter
+wins over the ``COURSE_PROFILE`` environment variable, which wins over ``auto`` (the parameter's
+default).
 """
 
 from __future__ import annotations
@@ -112,13 +113,27 @@ class Profile:
         return f"{text}, {knobs}" if knobs else text
 
 
-def gpu_count() -> int:
-    """Return how many GPUs TensorFlow can see (0 when TensorFlow is not importable)."""
+def gpu_names() -> list[str]:
+    """Return the GPUs Keras' backend trains on: TensorFlow's, or JAX's under ``KERAS_BACKEND=jax``.
+
+    Empty when the backend's framework is not importable.
+    """
     try:
+        import keras
+
+        if keras.config.backend() == "jax":
+            import jax
+
+            return [str(device) for device in jax.devices() if device.platform == "gpu"]
         import tensorflow as tf
     except ImportError:
-        return 0
-    return len(tf.config.list_physical_devices("GPU"))
+        return []
+    return [gpu.name for gpu in tf.config.list_physical_devices("GPU")]
+
+
+def gpu_count() -> int:
+    """Return how many GPUs Keras' backend can train on (see ``gpu_names``)."""
+    return len(gpu_names())
 
 
 def requested_profile(name: str | None) -> str:
@@ -195,24 +210,19 @@ def _check_number(notebook: str, key: str, value: Any) -> None:
         raise ValueError(f"{key} must be {kind} {floor} for {notebook}, got {value!r}")
 
 
-def distribution_strategy():
-    """Return a MirroredStrategy over every GPU when there are several, else the default strategy."""
-    import tensorflow as tf
-
-    gpus = tf.config.list_logical_devices("GPU")
-    if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy([g.name for g in gpus])
-    return tf.distribute.get_strategy()
-
-
 def runtime_report(profile: Profile) -> str:
     """Return the TensorFlow/Keras versions and devices, warning when ``full`` runs without a GPU."""
     import keras
+
+    # Under the JAX backend, JAX must find its GPU before TensorFlow loads: on an H200 whose CUDA
+    # libraries were JAX's alone, importing TensorFlow first left JAX on the CPU.
+    gpus = gpu_names()
     import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
-    lines = [f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-             f"{len(gpus)} GPU(s){': ' + ', '.join(g.name for g in gpus) if gpus else ''}"]
+    backend = keras.config.backend()
+    lines = [f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+             f"{'' if backend == 'tensorflow' else f' (backend {backend})'}, "
+             f"{len(gpus)} GPU(s){': ' + ', '.join(gpus) if gpus else ''}"]
     if int(keras.__version__.split(".")[0]) < 3:
         lines.append("WARNING: this course needs Keras 3; run `pip install -U keras` and restart.")
     if profile.name == "full" and not gpus:

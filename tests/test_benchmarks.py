@@ -69,3 +69,21 @@ def test_omniglot_heldout_refuses_a_width_that_is_no_tower(shared_data):
     assert completed.returncode != 0
     assert "width must be a number above 0" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_omniglot_heldout_trains_on_the_background_sets_it_is_given(shared_data):
+    completed = heldout(shared_data, "--background", "images_background_small2", "--alphabets",
+                        "Latin", "--runs", "1", "--width", "0.0625")
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert "images_background_small2" in result["source"]
+    assert "images_background_small1" not in result["source"]
+    # small2's Greek, Katakana, Latin, Sanskrit and Tagalog, without Latin's 26
+    assert result["folds"]["Latin"]["train_characters"] == 24 + 47 + 42 + 17
+
+
+def test_omniglot_heldout_names_an_unknown_background_set(shared_data):
+    completed = heldout(shared_data, "--background", "images_backround_small1")
+    assert completed.returncode != 0
+    assert "unknown Omniglot set(s) 'images_backround_small1'" in completed.stderr
+    assert "Traceback" not in completed.stderr

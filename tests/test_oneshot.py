@@ -125,6 +125,18 @@ def test_affine_distortion_keeps_shape_dtype_and_range():
     np.testing.assert_allclose(none, identity, atol=1e-6)
 
 
+def test_affine_distortion_is_keras_affine_transform_rounded_to_uint8():
+    from keras import ops
+
+    rng = np.random.default_rng(1)
+    images = np.stack([glyph(k, 28) for k in range(4)])
+    transforms = oneshot.affine_transforms(4, 28, rng, 1.0)
+    expected = ops.image.affine_transform(images[..., None].astype(np.float32), transforms,
+                                          fill_value=255.0, data_format="channels_last")
+    expected = np.round(np.clip(ops.convert_to_numpy(expected)[..., 0], 0, 255)).astype(np.uint8)
+    np.testing.assert_array_equal(np.asarray(oneshot.apply_affine(images, transforms)), expected)
+
+
 def paper_with(box: tuple[int, int, int, int], size: int = 105) -> np.ndarray:
     """White paper with a black rectangle over rows box[0]:box[1] and columns box[2]:box[3]."""
     image = np.full((size, size), 255, np.uint8)

@@ -1,7 +1,10 @@
-"""Run profiles: names, precedence, overrides, errors and the distribution strategy."""
+"""Run profiles: names, precedence, overrides, errors and the GPUs of the Keras backend."""
 
 import re
+import sys
+from types import SimpleNamespace
 
+import keras
 import pytest
 
 from course_utils import profiles
@@ -97,16 +100,22 @@ def test_auto_is_reported_as_what_it_resolved_to(monkeypatch):
     assert profile.name == "cpu" and "auto -> cpu" in profile.describe()
 
 
-def test_default_strategy_on_a_machine_without_several_gpus():
-    import tensorflow as tf
-
-    strategy = profiles.distribution_strategy()
-    assert strategy.num_replicas_in_sync == 1
-    assert not isinstance(strategy, tf.distribute.MirroredStrategy)
-
-
 def test_runtime_report_warns_about_full_without_a_gpu():
     report = profiles.runtime_report(get_profile("full", "02_contrastive_siamese", gpus=1))
     assert report.startswith("TensorFlow ") and "Keras 3." in report
     if profiles.gpu_count() == 0:
         assert "WARNING: profile 'full' without a GPU" in report
+
+
+def test_gpus_are_the_jax_backends_under_keras_backend_jax(monkeypatch):
+    class Device(SimpleNamespace):
+        def __str__(self):
+            return f"{self.platform}:0"
+
+    fake_jax = SimpleNamespace(devices=lambda: [Device(platform="gpu"), Device(platform="cpu")])
+    monkeypatch.setitem(sys.modules, "jax", fake_jax)
+    monkeypatch.setattr(keras.config, "backend", lambda: "jax")
+    assert profiles.gpu_names() == ["gpu:0"] and profiles.gpu_count() == 1
+    assert resolve_profile_name("auto") == "full"
+    report = profiles.runtime_report(get_profile("full", "03_vgg16_omniglot"))
+    assert "(backend jax), 1 GPU(s)" in report and "WARNING" not in report
