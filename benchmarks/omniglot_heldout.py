@@ -111,9 +111,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--runs", type=int, default=40, help="20-way runs per held-out alphabet")
     parser.add_argument("--epochs", type=int, help="override the profile's epochs")
     parser.add_argument("--width", type=float, help="override the profile's WIDTH")
-    parser.add_argument("--background", help="comma-separated Omniglot sets to train on (default: the "
-                                             "profile's; full's images_background is not in the "
-                                             "shared slice)")
+    parser.add_argument("--background", help="comma-separated Omniglot sets to train on (default: "
+                                             "the profile's; full's images_background is not in "
+                                             "the shared slice)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.runs < 1:
@@ -123,10 +123,10 @@ def main(argv: list[str] | None = None) -> dict:
     from course_utils.oneshot import crop_to_ink, runnable_alphabets
     from course_utils.profiles import get_profile
 
+    sets = tuple(args.background.split(",")) if args.background else None
     try:
         profile = get_profile(args.profile, "03_vgg16_omniglot", epochs=args.epochs,
-                              width=args.width,
-                              background=tuple(args.background.split(",")) if args.background else None)
+                              width=args.width, background=sets)
         background = load_omniglot(profile.background, args.data_dir)
     except ValueError as error:
         parser.error(str(error))
