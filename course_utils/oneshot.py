@@ -334,7 +334,7 @@ def affine_transforms(n: int, image_size: int, rng: np.random.Generator,
     scale = 1 + maybe(-0.2, 0.2, (n, 2))
     shift = maybe(-2, 2, (n, 2)) * image_size / 105
     cos, sin = np.cos(theta), np.sin(theta)
-    # forward map (x, y) -> A (x, y) + t about the centre; keras wants the inverse (output -> input)
+    # forward map (x, y) -> A (x, y) + t about the centre; the warp takes the inverse (out -> in)
     forward = np.empty((n, 2, 2))
     forward[:, 0, 0] = scale[:, 0] * (cos - shear[:, 1] * sin)
     forward[:, 0, 1] = scale[:, 0] * (shear[:, 0] * cos - sin)
