@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import zipfile
@@ -134,8 +135,8 @@ def cached_archive(plants, tmp_path, monkeypatch) -> Path:
             for image in sorted(source.iterdir())[:2]:
                 bundle.write(image, f"{plantvillage.ARCHIVE_ROOT}/{name}/{image.name}")
         bundle.writestr("../outside.txt", "a member that must not escape the cache")
-    monkeypatch.setattr(plantvillage, "ARCHIVE_SHA256",
-                        hashlib.sha256(archive.read_bytes()).hexdigest())
+    monkeypatch.setattr(plantvillage, "SOURCE", dataclasses.replace(
+        plantvillage.SOURCE, sha256=hashlib.sha256(archive.read_bytes()).hexdigest()))
     monkeypatch.setenv("COURSE_CACHE_DIR", str(cache))
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
@@ -152,6 +153,7 @@ def test_cached_archive_is_extracted_once_without_network(cached_archive, tmp_pa
 
 
 def test_cached_archive_with_wrong_checksum_is_not_trusted(cached_archive, monkeypatch):
-    monkeypatch.setattr(plantvillage, "ARCHIVE_SHA256", "0" * 64)
+    monkeypatch.setattr(plantvillage, "SOURCE",
+                        dataclasses.replace(plantvillage.SOURCE, sha256="0" * 64))
     with pytest.raises(DataUnavailableError, match="COURSE_OFFLINE"):
         load_plantvillage(variant="color")
