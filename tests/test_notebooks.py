@@ -81,3 +81,20 @@ def test_instructor_docs_list_every_parameter_with_its_default(path):
     for name, default in parameters(read(path)).items():
         assert re.search(rf"^\| `{name}` \| `{re.escape(repr(default))}` \|", section, re.M), \
             f"docs/instructors.md: {path.stem} lacks the row for {name} = {default!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_title_cell_gives_time_and_download_size_from_the_profiles(path):
+    from course_utils.profiles import what_you_need
+
+    title = " ".join(read(path).cells[0].source.split())
+    assert what_you_need(path.stem) in title, \
+        f"{path.name}: the title cell's 'What you need' must read: {what_you_need(path.stem)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_setup_cell_silences_tensorflow_before_anything_loads_it(path):
+    setup = [c for c in read(path).cells if c.cell_type == "code"][1].source
+    statements = [line for line in setup.splitlines() if line.strip() and not line.startswith("#")]
+    assert statements[0] == "from course_utils.runtime import quiet_tensorflow"
+    assert statements[1].startswith("quiet_tensorflow()")
