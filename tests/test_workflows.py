@@ -74,6 +74,15 @@ def test_cpu_workflow_runs_the_ci_script_on_pull_requests():
     assert any(step.get("run") == "bash .ci/run" for step in steps)
 
 
+def test_cpu_workflow_tests_the_oldest_and_newest_versions_every_week():
+    workflow = load("cpu.yml")
+    assert "schedule" in workflow["on"]
+    job = workflow["jobs"]["versions"]
+    assert job["strategy"]["matrix"]["versions"] == ["lowest", "newest"]
+    assert any(step.get("run") == "bash .ci/run --versions ${{ matrix.versions }}"
+               for step in job["steps"])
+
+
 def test_gpu_workflow_runs_full_on_a_self_hosted_gpu_runner_with_thresholds():
     workflow = load("gpu.yml")
     assert {"workflow_dispatch", "schedule"} <= set(workflow["on"])
