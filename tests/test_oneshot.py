@@ -93,6 +93,16 @@ def test_run_folder_missing_an_image_is_a_clear_error(tmp_path):
         oneshot.load_runs(run)
 
 
+@pytest.mark.parametrize("escape", ["run01/../../class_labels.txt", "/tmp/run01/class_labels.txt"])
+def test_a_runs_zip_with_a_member_leading_outside_is_refused_naming_it(tmp_path, escape):
+    write_run(tmp_path / "runs", "run01")
+    archive = zip_runs(tmp_path / "runs", tmp_path / "all_runs.zip")
+    with zipfile.ZipFile(archive, "a") as out:
+        out.writestr(escape, b"")
+    with pytest.raises(DataError, match=rf"all_runs\.zip.*member '{escape}'.*re-create it"):
+        oneshot.load_runs(archive)
+
+
 def test_zip_of_the_wrong_layout_is_a_clear_error(tmp_path):
     with zipfile.ZipFile(tmp_path / "runs.zip", "w") as out:
         out.writestr("images/item01.png", b"")

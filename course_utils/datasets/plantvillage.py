@@ -19,8 +19,8 @@ import zipfile
 from pathlib import Path
 from typing import Iterable
 
-from .core import (DataError, DataUnavailableError, ImageSet, cache_dir, fetch, load_image_folder,
-                   local_dataset_dir)
+from .core import (DataError, DataUnavailableError, ImageSet, cache_dir, check_member, fetch,
+                   load_image_folder, local_dataset_dir)
 
 DATASET = "plantvillage"
 VARIANTS = ("color", "grayscale", "segmented")
@@ -136,19 +136,20 @@ def download_plantvillage() -> Path:
 
 
 def extract_archive(archive: Path, target: Path) -> None:
-    """Extract ``archive`` into ``target``, skipping members that would land outside it.
+    """Extract ``archive`` into ``target``, refusing it whole if a member would land outside.
 
     Raises:
-        DataError: the file is not a zip archive.
+        DataError: the file is not a zip archive, or a member has an absolute path or a ``..``
+            part (checked before anything is extracted).
     """
     from tqdm.auto import tqdm
 
-    target.mkdir(parents=True, exist_ok=True)
-    root = target.resolve()
     try:
         with zipfile.ZipFile(archive) as bundle:
-            members = [m for m in bundle.infolist()
-                       if (root / m.filename).resolve().is_relative_to(root)]
+            members = bundle.infolist()
+            for member in members:
+                check_member(archive, member.filename)
+            target.mkdir(parents=True, exist_ok=True)
             for member in tqdm(members, desc=f"extracting {archive.name}", leave=False,
                                disable=len(members) < 500):
                 bundle.extract(member, target)
