@@ -149,6 +149,7 @@ def load_cifar10_archive(archive: Path, split: str, limit: int | None = None, se
             for member in tar.getmembers():
                 check_member(archive, member.name, member.linkname if member.issym()
                              or member.islnk() else None, hardlink=member.islnk())
+
             def open_batch(name: str) -> IO[bytes]:
                 try:
                     member = tar.extractfile(f"{BATCH_DIR}/{name}")

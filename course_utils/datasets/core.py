@@ -25,6 +25,7 @@ DOWNLOAD_TIMEOUT_S = 30
 # can claim billions of pixels and fill the memory of a shared kernel (a decompression bomb).
 MAX_IMAGE_PIXELS = 50_000_000
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+_BOMB_IS_ERROR = ("error", None, Image.DecompressionBombWarning, None, 0)
 
 
 class DataError(ValueError):
@@ -154,24 +155,37 @@ def read_image(path: str | os.PathLike, size: int | None = None, mode: str = "RG
         DataError: the file is missing, truncated, not an image or has more than
             ``MAX_IMAGE_PIXELS`` pixels.
     """
+    _make_bomb_warnings_errors()
     try:
-        with warnings.catch_warnings():
-            # PIL only warns between its limit and twice it; such an image is refused all the same.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                _check_pixels(image)
-                image = image.convert(mode)
-                if size is not None and image.size != (size, size):
-                    image = image.resize((size, size), Image.Resampling.BOX
-                                         if size < min(image.size) else Image.Resampling.BILINEAR)
-                return np.asarray(image, dtype=np.uint8)
+        with Image.open(path) as image:
+            _check_pixels(image)
+            image = image.convert(mode)
+            if size is not None and image.size != (size, size):
+                image = image.resize((size, size), Image.Resampling.BOX if size < min(image.size)
+                                     else Image.Resampling.BILINEAR)
+            return np.asarray(image, dtype=np.uint8)
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError,
             Image.DecompressionBombWarning) as error:
         raise DataError(f"cannot read image {str(path)!r}: {_reason(error)}") from error
 
 
+def _make_bomb_warnings_errors() -> None:
+    """Make PIL's DecompressionBombWarning an error, adding the filter again if it was reset.
+
+    PIL only warns between its limit and twice it; such an image is refused all the same. The
+    filter is added once, not per image: every change of the filters resets Python's record of
+    warnings already shown, so PIL's other warnings (corrupt EXIF data, ...) would repeat for
+    every image of a folder.
+    """
+    if _BOMB_IS_ERROR not in warnings.filters:
+        warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
+
 def _check_pixels(image: Image.Image) -> None:
-    """Refuse an opened (not yet decoded) image above ``MAX_IMAGE_PIXELS``, whatever PIL's limit.
+    """Refuse an opened (not yet decoded) image above ``MAX_IMAGE_PIXELS``.
+
+    This holds where PIL's own check does not: after ``Image.MAX_IMAGE_PIXELS`` was raised or set
+    to None, or where the warning filters were reset (``simplefilter("always")``, pytest.warns).
 
     Raises:
         Image.DecompressionBombError: its header claims more pixels than the course reads.
