@@ -7,8 +7,10 @@ import io
 import os
 import pathlib
 import pickle
+import struct
 import tarfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -27,20 +29,33 @@ def fake_batch(n: int, seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
             b"filenames": [f"img{i}.png".encode() for i in range(n)]}, images, labels
 
 
-def write_batches(folder: Path, protocol: int | None = None,
-                  numpy_module: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Write six small upstream batches into ``folder``; return the images and labels per split.
+class _Python2Pickler(pickle._Pickler):
+    """Write bytes as Python 2 wrote its str (BINSTRING), as in the upstream batches."""
 
-    ``numpy_module`` renames numpy's array rebuilder in a protocol-2 pickle, as numpy 1 wrote it.
-    """
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def save_python2_str(self, obj: bytes) -> None:
+        self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
+        self.memoize(obj)
+
+    dispatch[bytes] = save_python2_str
+
+
+def upstream_dumps(batch: dict) -> bytes:
+    """Pickle ``batch`` as the upstream files are: Python 2, protocol 2, numpy 1's module names."""
+    out = io.BytesIO()
+    _Python2Pickler(out, protocol=2).dump(batch)
+    return out.getvalue().replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n")
+
+
+def write_batches(folder: Path, dumps: Callable[[dict], bytes] = pickle.dumps
+                  ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Write six small upstream batches into ``folder``; return the images and labels per split."""
     folder.mkdir(parents=True)
     parts = {"train": [], "test": []}
     for i, name in enumerate([f"data_batch_{j}" for j in range(1, 6)] + ["test_batch"]):
         batch, images, labels = fake_batch(20, i)
-        data = pickle.dumps(batch, protocol=protocol)
-        if numpy_module:
-            data = data.replace(b"numpy._core.multiarray\n", numpy_module.encode() + b"\n")
-        (folder / name).write_bytes(data)
+        (folder / name).write_bytes(dumps(batch))
         parts["test" if name == "test_batch" else "train"].append((images, labels))
     return {split: (np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces]))
             for split, pieces in parts.items()}
@@ -170,9 +185,10 @@ def test_a_batch_that_would_run_code_is_refused_without_running_it(tmp_path, how
     assert not planted.exists()
 
 
-@pytest.mark.parametrize("numpy_module", [None, "numpy.core.multiarray"])
-def test_batches_pickled_like_upstream_with_protocol_2_still_load(tmp_path, numpy_module):
-    expected = write_batches(tmp_path / cifar10.BATCH_DIR, protocol=2, numpy_module=numpy_module)
+@pytest.mark.parametrize("dumps", [upstream_dumps, lambda batch: pickle.dumps(batch, protocol=2)],
+                         ids=["python2-numpy1", "python3-numpy2"])
+def test_batches_pickled_like_upstream_with_protocol_2_still_load(tmp_path, dumps):
+    expected = write_batches(tmp_path / cifar10.BATCH_DIR, dumps)
     for split in ("train", "test"):
         loaded = load_cifar10(tmp_path, split)
         np.testing.assert_array_equal(loaded.images, expected[split][0])
