@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def test_a_runs_zip_with_a_member_leading_outside_is_refused_naming_it(tmp_path,
     archive = zip_runs(tmp_path / "runs", tmp_path / "all_runs.zip")
     with zipfile.ZipFile(archive, "a") as out:
         out.writestr(escape, b"")
-    with pytest.raises(DataError, match=rf"all_runs\.zip.*member '{escape}'.*re-create it"):
+    with pytest.raises(DataError, match=rf"all_runs\.zip.*member {re.escape(repr(escape))}.*re-create it"):
         oneshot.load_runs(archive)
 
 
