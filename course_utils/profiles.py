@@ -19,25 +19,33 @@ CONCRETE_PROFILES = ("smoke", "cpu", "full")
 PROFILE_NAMES = CONCRETE_PROFILES + ("auto",)
 ENV_VAR = "COURSE_PROFILE"
 
+# Notebook 04's classes below full: the four apple classes, in every PlantVillage variant.
+APPLE_CLASSES = ("Apple___Apple_scab", "Apple___Black_rot", "Apple___Cedar_apple_rust",
+                 "Apple___healthy")
+# Where each profile runs, for the times people read ("15 min on 2 CPU cores").
+MACHINES = {"smoke": "", "cpu": " on 2 CPU cores", "full": " on a GPU"}
+
 # Budgets per notebook. Every notebook reads its own entry; keys beyond the four common ones are
 # the notebook's own knobs. ``minutes`` is the wall-time budget on the machine the profile targets.
 SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
     "01_satellite_pairs": {
         "smoke": dict(image_size=64, n_images=60, epochs=0, batch_size=32, minutes=0.5,
-                      benchmark_images=150),
+                      benchmark_images=150, shards=1),
         "cpu": dict(image_size=128, n_images=None, epochs=0, batch_size=32, minutes=2,
-                    benchmark_images=2000),
+                    benchmark_images=2000, shards=1),
         "full": dict(image_size=128, n_images=None, epochs=0, batch_size=32, minutes=5,
-                     benchmark_images=2000),
+                     benchmark_images=2000, shards=4),
     },
     "02_contrastive_siamese": {
         "smoke": dict(image_size=32, n_images=60, epochs=1, batch_size=32, minutes=1, margin=1.0,
-                      learning_rate=1e-3, seed_epochs=1, ablation_epochs=1, steps_per_epoch=2),
+                      learning_rate=1e-3, seed_epochs=1, ablation_epochs=1, steps_per_epoch=2,
+                      shards=1),
         "cpu": dict(image_size=48, n_images=None, epochs=6, batch_size=64, minutes=15, margin=1.0,
-                    learning_rate=1e-3, seed_epochs=2, ablation_epochs=1, steps_per_epoch=40),
+                    learning_rate=1e-3, seed_epochs=2, ablation_epochs=1, steps_per_epoch=40,
+                    shards=1),
         "full": dict(image_size=128, n_images=None, epochs=40, batch_size=128, minutes=60,
                      margin=1.0, learning_rate=1e-3, seed_epochs=20, ablation_epochs=5,
-                     steps_per_epoch=None),
+                     steps_per_epoch=None, shards=4),
     },
     "03_vgg16_omniglot": {
         "smoke": dict(image_size=28, n_images=300, epochs=1, batch_size=64, minutes=1, width=0.125,
@@ -54,16 +62,18 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "smoke": dict(image_size=32, n_images=96, epochs=1, batch_size=16, minutes=1, episodes=20,
                       n_way=4, n_query=10, held_out_classes=0, eval_fraction=0.25, val_fraction=0.2,
                       val_pairs=100, eval_pairs=200, kaggle_size=32, steps_per_epoch=3,
-                      learning_rate=2e-3, classes_per_batch=4, width=8, margin=0.3),
+                      learning_rate=2e-3, classes_per_batch=4, width=8, margin=0.3,
+                      classes=APPLE_CLASSES),
         "cpu": dict(image_size=96, n_images=None, epochs=25, batch_size=32, minutes=15, episodes=300,
                     n_way=4, n_query=10, held_out_classes=0, eval_fraction=0.25, val_fraction=0.15,
                     val_pairs=1000, eval_pairs=2000, kaggle_size=112, steps_per_epoch=20,
-                    learning_rate=2e-3, classes_per_batch=4, width=32, margin=0.3),
+                    learning_rate=2e-3, classes_per_batch=4, width=32, margin=0.3,
+                    classes=APPLE_CLASSES),
         "full": dict(image_size=112, n_images=7600, epochs=40, batch_size=64, minutes=120,
                      episodes=1000, n_way=5, n_query=15, held_out_classes=10, eval_fraction=0.25,
                      val_fraction=0.1, val_pairs=4000, eval_pairs=10000, kaggle_size=112,
                      steps_per_epoch=100, learning_rate=1e-3, classes_per_batch=16, width=32,
-                     margin=0.3),
+                     margin=0.3, classes=None),
     },
     "05_autoencoder_retrieval": {
         "smoke": dict(image_size=32, n_images=300, epochs=1, batch_size=64, minutes=1,
@@ -208,6 +218,35 @@ def _check_number(notebook: str, key: str, value: Any) -> None:
     valid = kind_ok and (value >= 0 if zero_ok else value > 0)
     if not valid:
         raise ValueError(f"{key} must be {kind} {floor} for {notebook}, got {value!r}")
+
+
+def what_you_need(notebook: str) -> str:
+    """Return the title cell's time and download line for ``notebook``, from the profiles.
+
+    Raises:
+        ValueError: unknown notebook.
+    """
+    from .datasets.sources import download_mb
+
+    if notebook not in SETTINGS:
+        raise ValueError(f"unknown notebook {notebook!r}: choose one of {', '.join(SETTINGS)}")
+    times = ", ".join(f"{_minutes(SETTINGS[notebook][p]['minutes'])}{MACHINES[p]} (`{p}`)"
+                      for p in CONCRETE_PROFILES)
+    sizes: dict[str, list[str]] = {}
+    for name in CONCRETE_PROFILES:
+        sizes.setdefault(_megabytes(download_mb(notebook, name)), []).append(f"`{name}`")
+    downloads = " or ".join(f"{size} ({', '.join(names)})" for size, names in sizes.items())
+    return (f"**What you need**: at most {times}; with no local copy of the data, a one-time "
+            f"download of {downloads}.")
+
+
+def _minutes(value: float) -> str:
+    return f"{value * 60:g} s" if value < 1 else f"{value:g} min"
+
+
+def _megabytes(value: float) -> str:
+    return f"{value / 1000:.1f} GB" if value >= 1000 else f"{value:.0f} MB" if value >= 10 else \
+        f"{value:.1f} MB"
 
 
 def runtime_report(profile: Profile) -> str:

@@ -5,9 +5,12 @@
     python -m course_utils.run --profile full --thresholds .github/full-thresholds.toml
 
 Each notebook is executed into the output folder with its metrics JSON beside it; one summary
-table (notebook, profile, status, minutes, headline metrics) is printed and saved as CSV and
-Markdown. A failing notebook does not stop the others; the table names its failing cell and the
-exit status is non-zero.
+table (notebook, profile, status, minutes, headline metrics), narrow enough for a terminal, is
+printed and saved as CSV and Markdown, with what went wrong listed below it. Each notebook ends in
+one status: ``ok``; ``no data`` (it stopped while loading: the fix is named); ``synthetic`` (it ran
+on the synthetic stand-in: its metrics are kept apart from real ones); ``failed`` (the cell, as the
+stored notebook counts it, and its section). A notebook that did not end ``ok`` does not stop the
+others, and makes the exit status non-zero.
 """
 
 from __future__ import annotations
@@ -18,20 +21,31 @@ import contextlib
 import json
 import os
 import sys
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+# Each notebook's headline metrics with the short label the terminal table shows.
 HEADLINE = {
-    "01_satellite_pairs": ["n_tiles", "seed_val_leaked_fraction", "memory_ratio"],
-    "02_contrastive_siamese": ["test_accuracy_no_identical", "roc_auc", "hard_test_accuracy"],
-    "03_vgg16_omniglot": ["one_shot_20way_accuracy", "siamese_20way_accuracy",
-                          "nn_baseline_accuracy"],
-    "04_plant_disease": ["fewshot_1shot_accuracy", "fewshot_5shot_accuracy", "verification_auc"],
-    "05_autoencoder_retrieval": ["reconstruction_mse", "precision_at_5", "ann_recall_at_10"],
+    "01_satellite_pairs": {"n_tiles": "tiles", "seed_val_leaked_fraction": "seed leak",
+                           "memory_ratio": "memory x"},
+    "02_contrastive_siamese": {"test_accuracy_no_identical": "acc", "roc_auc": "AUC",
+                               "hard_test_accuracy": "hard acc"},
+    "03_vgg16_omniglot": {"one_shot_20way_accuracy": "20-way", "siamese_20way_accuracy": "siamese",
+                          "nn_baseline_accuracy": "1-NN"},
+    "04_plant_disease": {"fewshot_1shot_accuracy": "1-shot", "fewshot_5shot_accuracy": "5-shot",
+                         "verification_auc": "AUC"},
+    "05_autoencoder_retrieval": {"reconstruction_mse": "MSE", "precision_at_5": "P@5",
+                                 "ann_recall_at_10": "ANN R@10"},
 }
+STATUSES = ("ok", "no data", "synthetic", "failed")
+TERMINAL_WIDTH = 100
+# Kernels inherit this: TensorFlow's C++ start-up log is noise to a student (see runtime.py).
+KERNEL_ENVIRONMENT = {"MPLBACKEND": "module://matplotlib_inline.backend_inline",
+                      "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
 
 
 @dataclass
@@ -48,6 +62,7 @@ class NotebookResult:
 
     @property
     def ok(self) -> bool:
+        """True when the notebook ran to its end on real data."""
         return self.status == "ok"
 
 
@@ -105,19 +120,21 @@ def environment(values: Mapping[str, str | None]) -> Iterator[None]:
 
 
 def failing_cell(executed: Path, error: BaseException) -> str:
-    """Describe the cell that failed: its number in the source notebook, its section and the error.
+    """Describe the cell that failed: its number in the stored notebook, its section and the error.
 
-    ``executed`` is papermill's output copy, which it writes even when a cell fails; its injected
-    parameters cell is not counted, so the number matches the notebook a student opens.
+    ``executed`` is papermill's output copy, which it writes even when a cell fails. Papermill adds
+    error banners to that copy and reports the cell's index without them; its injected parameters
+    cell is not counted either, so the number matches the notebook a student opens.
     """
     index = getattr(error, "cell_index", None)
     if index is None or not executed.exists():
         return f"{type(error).__name__}: {error}"
     import nbformat
 
-    cells = nbformat.read(executed, as_version=4).cells
-    injected = [i for i, c in enumerate(cells) if "injected-parameters" in c.metadata.get("tags", [])]
-    number = index + 1 - sum(1 for i in injected if i < index)  # 1-based, as people count
+    cells = [c for c in nbformat.read(executed, as_version=4).cells
+             if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+    injected = sum(1 for c in cells[:index] if "injected-parameters" in c.metadata.get("tags", []))
+    number = index + 1 - injected  # 1-based, as people count
     section = next((line.lstrip("#").strip() for cell in reversed(cells[:index])
                     if cell.cell_type == "markdown"
                     for line in cell.source.splitlines() if line.startswith("#")), "")
@@ -145,21 +162,35 @@ def run_notebook(notebook: Path, output_dir: Path, profile: str | None = None,
                                    cwd=str(notebook.parent), progress_bar=False,
                                    execution_timeout=cell_timeout, kernel_name="python3")
     except Exception as exc:  # a failing notebook must not stop the others
-        status, error = "failed", failing_cell(output, exc)
+        no_data = getattr(exc, "ename", "") == "DataUnavailableError"
+        status = "no data" if no_data else "failed"
+        error = failing_cell(output, exc)
     seconds = time.perf_counter() - start
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     if status == "ok" and not metrics:
         status, error = "failed", f"the notebook wrote no metrics to {metrics_path}"
+    elif status == "ok" and metrics.get("synthetic"):
+        status = "synthetic"
+        error = ("ran on the synthetic stand-in: its numbers say nothing about real data; "
+                 f"sources: {', '.join(_sources(metrics))}")
     return NotebookResult(notebook.stem, metrics.get("profile", profile or "auto"), status, seconds,
                           output, metrics, error)
+
+
+def _sources(metrics: Mapping[str, Any]) -> list[str]:
+    sources = metrics.get("sources", [])
+    return list(sources.values()) if isinstance(sources, dict) else list(sources)
 
 
 def run_course(notebooks: Sequence[Path], output_dir: Path, profile: str | None = None,
                data_dir: str | None = None, parameters: Mapping[str, Any] | None = None,
                offline: bool | None = None, cell_timeout: int | None = None,
-               echo=None) -> list[NotebookResult]:
-    """Run notebooks one after the other; ``data_dir`` becomes the kernels' ``COURSE_DATA_DIR``."""
-    env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+               echo=None, mirror: str | None = None) -> list[NotebookResult]:
+    """Run notebooks one after the other; ``data_dir`` becomes the kernels' ``COURSE_DATA_DIR``
+    and ``mirror`` their ``COURSE_MIRROR``."""
+    env: dict[str, str | None] = dict(KERNEL_ENVIRONMENT)
+    if mirror is not None:
+        env["COURSE_MIRROR"] = mirror
     if data_dir is not None:
         env["COURSE_DATA_DIR"] = str(Path(data_dir).expanduser().resolve())
     if offline is not None:
@@ -171,35 +202,68 @@ def run_course(notebooks: Sequence[Path], output_dir: Path, profile: str | None 
                 echo(f"running {notebook.name} ...")
             result = run_notebook(notebook, output_dir, profile, parameters, cell_timeout)
             if echo:
-                echo(f"  {result.status} in {result.seconds / 60:.1f} min"
-                     + (f": {result.error}" if result.error else ""))
+                echo(f"  {result.status} in {result.seconds / 60:.1f} min")
             results.append(result)
     return results
 
 
 def summary_table(results: Sequence[NotebookResult]):
-    """Return one row per run: notebook, profile, status, minutes, headline metrics, error."""
+    """Return one row per run with every headline metric in its own column (for the CSV).
+
+    Metrics of a run that is not ``ok`` are left out: a synthetic run's numbers never sit beside
+    real ones (they stay in its own metrics JSON, marked synthetic).
+    """
     import pandas as pd
 
     rows = []
     for r in results:
         row = {"notebook": r.notebook, "profile": r.profile, "status": r.status,
                "minutes": round(r.seconds / 60, 2)}
-        for key in HEADLINE.get(r.notebook, []):
-            value = r.metrics.get(key, "")
+        for key in HEADLINE.get(r.notebook, {}):
+            value = r.metrics.get(key, "") if r.ok else ""
             row[key] = round(value, 4) if isinstance(value, float) else value
         row["error"] = r.error
         rows.append(row)
     return pd.DataFrame(rows).astype(object).fillna("")
 
 
+def headline(result: NotebookResult) -> str:
+    """Return a run's headline metrics as one short text, e.g. ``20-way 0.95 · 1-NN 0.35``."""
+    if not result.ok:
+        return ""
+    parts = []
+    for key, label in HEADLINE.get(result.notebook, {}).items():
+        value = result.metrics.get(key)
+        if isinstance(value, float):
+            parts.append(f"{label} {value:.4g}")
+        elif value is not None:
+            parts.append(f"{label} {value}")
+    return " · ".join(parts)
+
+
+def summary_text(results: Sequence[NotebookResult], width: int = TERMINAL_WIDTH) -> str:
+    """Return the summary as a Markdown table that fits ``width`` columns, then what went wrong."""
+    import pandas as pd
+
+    table = pd.DataFrame([{"notebook": r.notebook, "profile": r.profile, "status": r.status,
+                           "min": f"{r.seconds / 60:.1f}", "headline metrics": headline(r)}
+                          for r in results])
+    lines = [table.to_markdown(index=False)]
+    notes = [r for r in results if r.error]
+    if notes:
+        lines.append("")
+    for r in notes:
+        lines.append(textwrap.fill(f"{r.notebook} ({r.status}): {r.error}", width,
+                                   subsequent_indent="    ", break_on_hyphens=False))
+    return "\n".join(lines)
+
+
 def write_summary(results: Sequence[NotebookResult], output_dir: Path) -> str:
-    """Save the summary as ``summary.csv`` and ``summary.md`` in ``output_dir``; return the Markdown."""
-    table = summary_table(results)
-    table.to_csv(output_dir / "summary.csv", index=False)
-    markdown = table.to_markdown(index=False)
-    (output_dir / "summary.md").write_text(markdown + "\n")
-    return markdown
+    """Save the summary as ``summary.csv`` and ``summary.md`` in ``output_dir``; return the text."""
+    summary_table(results).to_csv(output_dir / "summary.csv", index=False)
+    text = summary_text(results)
+    (output_dir / "summary.md").write_text(text + "\n")
+    return text
 
 
 def load_thresholds(path: str | os.PathLike) -> dict[str, dict[str, dict[str, float]]]:
@@ -255,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                         metavar=("NAME", "VALUE"), help="notebook parameter, repeatable")
     parser.add_argument("--offline", action="store_true", help="never download (COURSE_OFFLINE=1)")
+    parser.add_argument("--mirror", help="base URL or folder laid out as <dataset>/<file>, tried "
+                                         "before upstream downloads (becomes COURSE_MIRROR)")
     parser.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell")
     parser.add_argument("--thresholds", help="TOML file of metric bounds; fail when one is missed")
     parser.add_argument("--list", action="store_true", help="list the notebooks and exit")
@@ -282,7 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = Path(args.output or Path("runs") / time.strftime("%Y%m%d-%H%M%S"))
     parameters = {name: parse_value(value) for name, value in args.parameter}
     results = run_course(notebooks, output, args.profile, args.data_dir, parameters,
-                         True if args.offline else None, args.cell_timeout, echo=print)
+                         True if args.offline else None, args.cell_timeout, echo=print,
+                         mirror=args.mirror)
     print()
     print(write_summary(results, output))
     print(f"\nexecuted notebooks, metrics and summary in {output}")

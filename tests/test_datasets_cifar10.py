@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -242,7 +243,8 @@ def test_a_cached_archive_with_the_right_checksum_is_used_offline(no_local_data,
     cached = no_local_data / cifar10.DATASET / cifar10.ARCHIVE
     cached.parent.mkdir(parents=True)
     cached.write_bytes(archive.read_bytes())
-    monkeypatch.setattr(cifar10, "SHA256", hashlib.sha256(archive.read_bytes()).hexdigest())
+    monkeypatch.setattr(cifar10, "SOURCE", dataclasses.replace(
+        cifar10.SOURCE, sha256=hashlib.sha256(archive.read_bytes()).hexdigest()))
     test = load_cifar10(split="test")
     np.testing.assert_array_equal(test.images, expected["test"][0])
     assert cifar10.URL in test.source

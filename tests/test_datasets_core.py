@@ -186,27 +186,6 @@ def test_limit_is_balanced_over_classes_and_seeded(tmp_path):
     assert first.paths == again.paths
 
 
-def test_offline_without_cache_fails_fast_and_says_why(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
-    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
-    with pytest.raises(DataUnavailableError, match="not in the cache.*COURSE_OFFLINE=1"):
-        core.fetch("https://example.org/data.zip", None, "data.zip", "demo")
-
-
-def test_cached_file_is_used_offline_only_when_its_checksum_matches(tmp_path, monkeypatch):
-    import hashlib
-
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
-    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
-    cached = tmp_path / "demo" / "data.zip"
-    cached.parent.mkdir()
-    cached.write_bytes(b"payload")
-    digest = hashlib.sha256(b"payload").hexdigest()
-    assert core.fetch("https://example.org/data.zip", digest, "data.zip", "demo") == cached
-    with pytest.raises(DataUnavailableError):
-        core.fetch("https://example.org/data.zip", "0" * 64, "data.zip", "demo")
-
-
 def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     assert core.cache_dir() == tmp_path / "cache"

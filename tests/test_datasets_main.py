@@ -2,11 +2,18 @@
 
 import pytest
 
-from course_utils.datasets.__main__ import DOWNLOADS, main
+from course_utils.datasets.__main__ import main
+from course_utils.datasets.sources import DATASETS, sources_for
 
 
-def test_every_dataset_has_a_download():
-    assert set(DOWNLOADS) == {"satellite", "omniglot", "plantvillage", "cifar10"}
+def test_every_dataset_has_a_download_for_every_profile():
+    assert set(DATASETS) == {"satellite", "omniglot", "plantvillage", "cifar10"}
+    for dataset in DATASETS:
+        assert sources_for(dataset, "smoke") and sources_for(dataset, "full")
+
+
+def test_smoke_and_cpu_download_one_satellite_shard_and_full_all_four():
+    assert [len(sources_for("satellite", p)) for p in ("smoke", "cpu", "full")] == [1, 1, 4]
 
 
 def test_offline_without_cache_reports_each_missing_dataset(tmp_path, monkeypatch, capsys):

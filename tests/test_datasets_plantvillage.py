@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import shutil
@@ -134,8 +135,8 @@ def cached_archive(plants, tmp_path, monkeypatch) -> Path:
             source = plants / "segmented" / (name if name in APPLE else APPLE[3])
             for image in sorted(source.iterdir())[:2]:
                 bundle.write(image, f"{plantvillage.ARCHIVE_ROOT}/{name}/{image.name}")
-    monkeypatch.setattr(plantvillage, "ARCHIVE_SHA256",
-                        hashlib.sha256(archive.read_bytes()).hexdigest())
+    monkeypatch.setattr(plantvillage, "SOURCE", dataclasses.replace(
+        plantvillage.SOURCE, sha256=hashlib.sha256(archive.read_bytes()).hexdigest()))
     monkeypatch.setenv("COURSE_CACHE_DIR", str(cache))
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
@@ -158,13 +159,15 @@ def test_an_archive_member_leading_outside_refuses_the_archive_before_extracting
     with zipfile.ZipFile(cached_archive, "a") as bundle:
         bundle.writestr(name, "a member that must not escape the cache")
     target = tmp_path / "extracted"
-    with pytest.raises(DataError, match=rf"{re.escape(cached_archive.name)}.*member {re.escape(repr(name))}.*re-create it"):
+    with pytest.raises(DataError, match=rf"{re.escape(cached_archive.name)}.*member "
+                                        rf"{re.escape(repr(name))}.*re-create it"):
         plantvillage.extract_archive(cached_archive, target)
     assert not outside.exists() and not (target / "outside.txt").exists()
     assert not target.exists() or not any(target.rglob("*"))
 
 
 def test_cached_archive_with_wrong_checksum_is_not_trusted(cached_archive, monkeypatch):
-    monkeypatch.setattr(plantvillage, "ARCHIVE_SHA256", "0" * 64)
+    monkeypatch.setattr(plantvillage, "SOURCE",
+                        dataclasses.replace(plantvillage.SOURCE, sha256="0" * 64))
     with pytest.raises(DataUnavailableError, match="COURSE_OFFLINE"):
         load_plantvillage(variant="color")

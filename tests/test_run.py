@@ -25,17 +25,32 @@ def make_notebook(folder, name, body):
     return path
 
 
+NO_DATA = """
+from course_utils.datasets import DataUnavailableError
+raise DataUnavailableError("no tiles here: set DATA_DIR, COURSE_DATA_DIR or COURSE_MIRROR")
+"""
+SYNTHETIC = """
+from course_utils.metrics import write_metrics
+write_metrics(METRICS_PATH, {"acc": 0.5}, notebook=NAME, profile=PROFILE, sources="stand-in",
+              synthetic=True)
+"""
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     folder = tmp_path_factory.mktemp("notebooks")
     good = make_notebook(folder, "01_good", [new_code_cell(WRITE_METRICS)])
-    bad = make_notebook(folder, "02_bad", [new_markdown_cell("## 2. Train the model"),
+    bad = make_notebook(folder, "02_bad", [new_markdown_cell("## 1. Load"),
                                            new_code_cell("x = 1"),
+                                           new_markdown_cell("## 2. Train the model"),
                                            new_code_cell("raise RuntimeError('loss is NaN')")])
     silent = make_notebook(folder, "03_silent", [new_code_cell("x = 1")])
+    no_data = make_notebook(folder, "04_no_data", [new_markdown_cell("## 1. Load the tiles"),
+                                                   new_code_cell(NO_DATA)])
+    synthetic = make_notebook(folder, "05_synthetic", [new_code_cell(SYNTHETIC)])
     output = tmp_path_factory.mktemp("runs")
-    results = run.run_course([good, bad, silent], output, "smoke", parameters={"ANSWER": 21},
-                             offline=True)
+    results = run.run_course([good, bad, silent, no_data, synthetic], output, "smoke",
+                             parameters={"ANSWER": 21}, offline=True)
     return folder, output, results
 
 
@@ -47,12 +62,26 @@ def test_parameters_and_profile_reach_the_notebook(course):
     assert json.loads((output / "01_good.metrics.json").read_text())["answer"] == 42
 
 
-def test_a_failing_notebook_names_its_cell_and_the_others_still_run(course):
+def test_each_notebook_ends_in_one_status_and_the_others_still_run(course):
     _, _, results = course
-    assert [r.status for r in results] == ["ok", "failed", "failed"]
-    assert "section '2. Train the model'" in results[1].error
-    assert "RuntimeError: loss is NaN" in results[1].error
-    assert "cell 5 " in results[1].error  # the fifth cell of the notebook as stored
+    assert [r.status for r in results] == ["ok", "failed", "failed", "no data", "synthetic"]
+
+
+def test_a_failing_cell_is_named_by_its_stored_number_and_its_own_section(course):
+    error = course[2][1].error
+    assert error.startswith("cell 6 in section '2. Train the model': ")  # the sixth cell as stored
+    assert "RuntimeError: loss is NaN" in error
+
+
+def test_a_notebook_that_stops_for_want_of_data_says_no_data_and_names_the_fix(course):
+    error = course[2][3].error
+    assert "section '1. Load the tiles'" in error and "COURSE_MIRROR" in error
+
+
+def test_a_synthetic_run_keeps_its_metrics_out_of_the_summary(course):
+    synthetic = course[2][4]
+    assert synthetic.metrics["acc"] == 0.5 and "synthetic stand-in" in synthetic.error
+    assert run.headline(synthetic) == ""
 
 
 def test_a_notebook_that_writes_no_metrics_fails(course):
@@ -60,11 +89,14 @@ def test_a_notebook_that_writes_no_metrics_fails(course):
     assert "wrote no metrics" in results[2].error
 
 
-def test_summary_is_saved_as_csv_and_markdown(course):
+def test_summary_fits_a_terminal_and_lists_errors_below_the_table(course):
     _, output, results = course
-    markdown = run.write_summary(results, output)
-    assert (output / "summary.csv").exists() and (output / "summary.md").read_text().strip() == markdown
-    assert "02_bad" in markdown and "failed" in markdown and "loss is NaN" in markdown
+    text = run.write_summary(results, output)
+    assert (output / "summary.csv").exists() and (output / "summary.md").read_text().strip() == text
+    assert max(len(line) for line in text.splitlines()) <= run.TERMINAL_WIDTH
+    table, _, notes = text.partition("\n\n")
+    assert "02_bad" in table and "failed" in table and "loss is NaN" not in table
+    assert "02_bad (failed): cell 6" in notes and "loss is NaN" in notes
 
 
 def test_headline_metrics_appear_in_the_summary(tmp_path):
@@ -72,6 +104,7 @@ def test_headline_metrics_appear_in_the_summary(tmp_path):
                                 {"test_accuracy_no_identical": 0.991234, "roc_auc": 0.9999})
     row = run.summary_table([result]).iloc[0]
     assert row["minutes"] == 1.5 and row["test_accuracy_no_identical"] == 0.9912
+    assert run.headline(result) == "acc 0.9912 · AUC 0.9999"
 
 
 def test_notebook_selection_by_number_and_name():

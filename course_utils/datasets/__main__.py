@@ -1,66 +1,46 @@
 """Fill the course download cache, e.g. when building a Binder image or before going offline.
 
-    python -m course_utils.datasets download                 # every dataset
-    python -m course_utils.datasets download omniglot cifar10
+    python -m course_utils.datasets download                       # what `full` needs: everything
+    python -m course_utils.datasets download omniglot cifar10 --profile cpu
+    python -m course_utils.datasets download --mirror https://mirror.example.org/course-data
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
-from typing import Callable
-
-
-def _omniglot() -> list[Path]:
-    from .omniglot import SETS, find_runs, find_set
-
-    return [find_set(name, None) for name in SETS] + find_runs(None)
-
-
-def _satellite() -> list[Path]:
-    from .satellite import download_maps
-
-    return download_maps()
-
-
-def _plantvillage() -> list[Path]:
-    from .plantvillage import download_plantvillage
-
-    return [download_plantvillage()]
-
-
-def _cifar10() -> list[Path]:
-    from .cifar10 import download_cifar10
-
-    return [download_cifar10()]
-
-
-DOWNLOADS: dict[str, Callable[[], list[Path]]] = {
-    "satellite": _satellite, "omniglot": _omniglot, "plantvillage": _plantvillage,
-    "cifar10": _cifar10,
-}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Download the named datasets (default: all) into the cache; exit 1 if any is unavailable."""
-    from .core import DataUnavailableError, cache_dir
+    """Download what a profile needs of the named datasets (default: all); exit 1 if any fails."""
+    from ..profiles import CONCRETE_PROFILES
+    from .core import DataError, cache_dir
+    from .downloads import MIRROR_VAR, fetch
+    from .sources import DATASETS, sources_for
 
     parser = argparse.ArgumentParser(prog="python -m course_utils.datasets",
                                      description="Fill the course download cache.")
     parser.add_argument("command", choices=["download"])
     parser.add_argument("datasets", nargs="*", metavar="DATASET",
-                        help=f"any of {', '.join(DOWNLOADS)} (default: all)")
+                        help=f"any of {', '.join(DATASETS)} (default: all)")
+    parser.add_argument("--profile", default="full", choices=CONCRETE_PROFILES,
+                        help="download what this profile's notebooks need (default: full, all)")
+    parser.add_argument("--mirror", help=f"base URL or folder laid out as <dataset>/<file>, tried "
+                                         f"before upstream (default: ${MIRROR_VAR})")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.datasets) - set(DOWNLOADS))
+    unknown = sorted(set(args.datasets) - set(DATASETS))
     if unknown:
-        parser.error(f"unknown dataset(s) {', '.join(unknown)}: choose from {', '.join(DOWNLOADS)}")
+        parser.error(f"unknown dataset(s) {', '.join(unknown)}: choose from {', '.join(DATASETS)}")
+    if args.mirror:
+        os.environ[MIRROR_VAR] = args.mirror
     failed = 0
-    for name in args.datasets or list(DOWNLOADS):
+    for name in args.datasets or list(DATASETS):
         try:
-            paths = DOWNLOADS[name]()
-            print(f"{name}: {len(paths)} file(s) cached under {cache_dir()}")
-        except DataUnavailableError as error:
+            paths: list[Path] = [fetch(source) for source in sources_for(name, args.profile)]
+            print(f"{name}: {len(paths)} file(s) cached under {cache_dir() / name}")
+        except DataError as error:
             print(f"{name}: unavailable: {error}", file=sys.stderr)
             failed += 1
     return 1 if failed else 0

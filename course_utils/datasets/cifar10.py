@@ -22,13 +22,15 @@ from typing import IO, Callable
 
 import numpy as np
 
-from .core import (DataError, ImageSet, balanced_subset, check_member, fetch, load_image_folder,
+from .core import (DataError, ImageSet, balanced_subset, check_member, load_image_folder,
                    local_dataset_dir)
+from .downloads import Source, fetch
 
 DATASET = "cifar10"
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
 ARCHIVE = "cifar-10-python.tar.gz"
+SOURCE = Source(DATASET, ARCHIVE, URL, SHA256, 170.5)
 BATCH_DIR = "cifar-10-batches-py"
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                "truck")
@@ -68,7 +70,7 @@ def download_cifar10() -> Path:
         DataUnavailableError: the archive is not cached and ``COURSE_OFFLINE`` is set or the
             download fails.
     """
-    return fetch(URL, SHA256, ARCHIVE, DATASET)
+    return fetch(SOURCE)
 
 
 def load_cifar10_folder(folder: str | os.PathLike, split: str = "train", limit: int | None = None,

@@ -1,9 +1,9 @@
 """What every dataset loader shares: where data lives, downloads, reading image folders, errors.
 
 Resolution order for a dataset's local copy: the notebook's ``DATA_DIR`` (one dataset's folder),
-then ``$COURSE_DATA_DIR/<dataset>`` (a root laid out like ``shared/data``). Downloads go to one
-course cache directory (``$COURSE_CACHE_DIR``, else ``~/.cache/siamese-course``) and never happen
-when ``COURSE_OFFLINE=1``.
+then ``$COURSE_DATA_DIR/<dataset>`` (a root laid out like ``shared/data``). Downloads
+(:mod:`.downloads`) go to one course cache directory (``$COURSE_CACHE_DIR``, else
+``~/.cache/siamese-course``) and never happen when ``COURSE_OFFLINE=1``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
-DOWNLOAD_TIMEOUT_S = 30
 # Larger images are refused from their header, before any pixel is decoded: a small crafted file
 # can claim billions of pixels and fill the memory of a shared kernel (a decompression bomb).
 MAX_IMAGE_PIXELS = 50_000_000
@@ -35,6 +34,10 @@ class DataError(ValueError):
 class DataUnavailableError(DataError):
     """No local copy was found and the data cannot be downloaded (offline or no network)."""
 
+    def _render_traceback_(self) -> list[str]:
+        """Show a notebook reader the message and its fix, not a stack of library frames."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 @dataclass
 class ImageSet:
@@ -46,6 +49,7 @@ class ImageSet:
     paths: list[str]
     source: str
     skipped: list[str] = field(default_factory=list)
+    synthetic: bool = False
 
     def __len__(self) -> int:
         return len(self.images)
@@ -54,7 +58,7 @@ class ImageSet:
         """Return the images at ``index`` (same class names and source)."""
         index = np.asarray(index, dtype=int)
         return ImageSet(self.images[index], self.labels[index], self.class_names,
-                        [self.paths[i] for i in index], self.source, self.skipped)
+                        [self.paths[i] for i in index], self.source, self.skipped, self.synthetic)
 
 
 def is_offline() -> bool:
@@ -85,34 +89,6 @@ def local_dataset_dir(dataset: str, data_dir: str | os.PathLike | None = None) -
         if path.is_dir():
             return path
     return None
-
-
-def fetch(url: str, sha256: str | None, fname: str, subdir: str) -> Path:
-    """Download ``url`` into the course cache once, verify its checksum and return the path.
-
-    The file is written atomically (pooch downloads to a temporary name, then moves it) and shows a
-    progress bar. A cached file is returned without any network access.
-
-    Raises:
-        DataUnavailableError: the file is not cached and ``COURSE_OFFLINE`` is set or the download
-            fails.
-    """
-    import pooch
-
-    target_dir = cache_dir() / subdir
-    target = target_dir / fname
-    if target.exists() and (sha256 is None or pooch.file_hash(str(target)) == sha256):
-        return target
-    if is_offline():
-        raise DataUnavailableError(f"{fname} is not in the cache {target_dir} and COURSE_OFFLINE=1 "
-                                   f"forbids downloading it from {url}")
-    downloader = pooch.HTTPDownloader(progressbar=True, timeout=DOWNLOAD_TIMEOUT_S)
-    try:
-        path = pooch.retrieve(url, known_hash=f"sha256:{sha256}" if sha256 else None, fname=fname,
-                              path=target_dir, downloader=downloader)
-    except Exception as error:  # network errors come in many types; all mean the same here
-        raise DataUnavailableError(f"could not download {url}: {error}") from error
-    return Path(path)
 
 
 def check_member(archive: str | os.PathLike, name: str, link: str | None = None,

@@ -25,22 +25,32 @@ from typing import Sequence
 import numpy as np
 
 from .core import (DataError, DataUnavailableError, ImageSet, balanced_subset, check_member,
-                   decode_image, fetch, local_dataset_dir, read_image, warn_skipped)
+                   decode_image, local_dataset_dir, read_image, warn_skipped)
+from .downloads import Source, fetch
 
 DATASET = "omniglot"
 BASE_URL = "https://github.com/brendenlake/omniglot/raw/master/python/"
-# SHA-256 of the upstream zips, as recorded by TensorFlow Datasets (url_checksums/omniglot.txt).
-SETS = {
-    "images_background": "ad41ab679c8b5d90b271ef46be6987cc81211774a695c29dcc5367b2b26ee640",
-    "images_evaluation": "1f61a8f3366785b057fc117d9228e78a16e3d976c8953b2a10fcc74cf0609cee",
-    "images_background_small1": "f38eb80f801274ac2b4dff5b24289016bfaba4a7d5bb50deebf27104ad6cb8a4",
-    "images_background_small2": "3ccaa407515a8778e5d0861875af38b17e418f301ad5bb3b5a6b65d901a41c7f",
-}
 RUNS_ARCHIVE = "all_runs.zip"
-RUNS_URL = BASE_URL + "one-shot-classification/" + RUNS_ARCHIVE
-# Upstream publishes no checksum for all_runs.zip and none could be verified offline: the
-# download is taken as is (pooch still writes it atomically and caches it).
-RUNS_SHA256 = None
+# SHA-256 of the image sets as recorded by TensorFlow Datasets (url_checksums/omniglot.txt); the
+# small sets are byte-identical to shared/data's copies. all_runs.zip's was given by the course's
+# maintainers. Sizes in MB are rounded, for "what you need".
+SOURCES = {
+    "images_background": Source(
+        DATASET, "images_background.zip", BASE_URL + "images_background.zip",
+        "ad41ab679c8b5d90b271ef46be6987cc81211774a695c29dcc5367b2b26ee640", 9.5),
+    "images_evaluation": Source(
+        DATASET, "images_evaluation.zip", BASE_URL + "images_evaluation.zip",
+        "1f61a8f3366785b057fc117d9228e78a16e3d976c8953b2a10fcc74cf0609cee", 6.5),
+    "images_background_small1": Source(
+        DATASET, "images_background_small1.zip", BASE_URL + "images_background_small1.zip",
+        "f38eb80f801274ac2b4dff5b24289016bfaba4a7d5bb50deebf27104ad6cb8a4", 1.3),
+    "images_background_small2": Source(
+        DATASET, "images_background_small2.zip", BASE_URL + "images_background_small2.zip",
+        "3ccaa407515a8778e5d0861875af38b17e418f301ad5bb3b5a6b65d901a41c7f", 1.6),
+}
+SETS = tuple(SOURCES)
+RUNS = Source(DATASET, RUNS_ARCHIVE, BASE_URL + "one-shot-classification/" + RUNS_ARCHIVE,
+              "437c1eeab0af8484112e1b4cc0f3d541ec727f7c47b9b202da738af9dfd6c325", 0.4)
 IMAGE_SIZE = 105
 _IMAGE_PATH = re.compile(r"(?:^|/)(?P<alphabet>[^/]+)/(?P<character>character\d+)/"
                          r"(?P<file>\d+_(?P<drawer>\d+)\.png)$")
@@ -100,11 +110,11 @@ def find_set(name: str, local: Path | None) -> Path:
             if candidate.exists():
                 return candidate
     try:
-        return fetch(BASE_URL + f"{name}.zip", SETS[name], f"{name}.zip", DATASET)
+        return fetch(SOURCES[name])
     except DataUnavailableError as error:
         where = f"{local} holds neither {name}.zip nor {name}/" if local else "no local copy"
-        raise DataUnavailableError(f"Omniglot set {name} is unavailable ({where}; set DATA_DIR "
-                                   f"or COURSE_DATA_DIR): {error}") from error
+        raise DataUnavailableError(f"Omniglot set {name} is unavailable ({where}): "
+                                   f"{error}") from error
 
 
 def set_members(location: Path, name: str) -> list[tuple[str, tuple[str, object]]]:
@@ -210,11 +220,11 @@ def find_runs(data_dir: str | os.PathLike | None = None) -> list[Path]:
     if found:
         return found
     try:
-        return [fetch(RUNS_URL, RUNS_SHA256, RUNS_ARCHIVE, DATASET)]
+        return [fetch(RUNS)]
     except DataUnavailableError as error:
         where = f"no runs in {local}" if local else "no local copy"
-        raise DataUnavailableError(f"Omniglot one-shot runs are unavailable ({where}; pass "
-                                   f"ONE_SHOT_RUNS or set DATA_DIR): {error}") from error
+        raise DataUnavailableError(f"Omniglot one-shot runs are unavailable ({where}; or pass "
+                                   f"ONE_SHOT_RUNS): {error}") from error
 
 
 def _runs_in(folder: Path) -> list[Path]:

@@ -9,7 +9,8 @@ any subset of the classes works.
 The download is the archive TensorFlow Datasets' ``plant_village`` uses (Mendeley Data,
 ``tywbtsjrjv``, CC0): the 54,303 colour images, without augmentation, in
 ``Plant_leave_diseases_dataset_without_augmentation/<class>/``. It holds no segmented images;
-the grayscale variant is the colour one converted to one channel, as upstream made it.
+the grayscale variant is the colour one converted to one channel, as upstream made it. Only the
+class folders a run asks for are extracted from it.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import zipfile
 from pathlib import Path
 from typing import Iterable
 
-from .core import (DataError, DataUnavailableError, ImageSet, cache_dir, check_member, fetch,
+from .core import (DataError, DataUnavailableError, ImageSet, cache_dir, check_member,
                    load_image_folder, local_dataset_dir)
+from .downloads import Source, fetch
 
 DATASET = "plantvillage"
 VARIANTS = ("color", "grayscale", "segmented")
@@ -31,31 +33,34 @@ ARCHIVE_SHA256 = "ac3432453984d02a86197987e775a5429d0d59e7cc7c35bcf5a8f50349b90f
 ARCHIVE_NAME = "Plant_leaf_diseases_dataset_without_augmentation.zip"
 ARCHIVE_ROOT = "Plant_leave_diseases_dataset_without_augmentation"
 CLASS_SEPARATOR = "___"
+# 827.8 MiB as TensorFlow Datasets records it.
+SOURCE = Source(DATASET, ARCHIVE_NAME, ARCHIVE_URL, ARCHIVE_SHA256, 868.0)
 
 
-def load_plantvillage(data_dir: str | os.PathLike | None = None, variant: str = "segmented",
+def load_plantvillage(data_dir: str | os.PathLike | None = None, variant: str | None = None,
                       image_size: int | None = 112, classes: Iterable[str] | None = None,
                       limit: int | None = None, seed: int = 0, mode: str = "RGB") -> ImageSet:
     """Load PlantVillage leaves from ``data_dir``, ``$COURSE_DATA_DIR/plantvillage`` or the archive.
 
-    ``classes`` picks class folders by name (default: every ``Crop___Disease`` folder); ``limit``
-    keeps a seeded subset spread evenly over the classes; ``mode`` "L" reads one channel (always so
-    for the grayscale variant).
+    ``variant`` None picks one with :func:`choose_variant`; ``classes`` picks class folders by name
+    (default: every ``Crop___Disease`` folder); ``limit`` keeps a seeded subset spread evenly over
+    the classes; ``mode`` "L" reads one channel (always so for the grayscale variant).
     Unreadable images are skipped, named and counted (``ImageSet.skipped`` and one warning).
 
     Raises:
         ValueError: unknown variant or mode.
-        DataError: the local folder lacks the variant, has no class folders or no readable image.
+        DataError: the local folder lacks the variant, has no class folders, lacks a class asked
+            for, or has no readable image.
         DataUnavailableError: no local copy and no download possible (offline, no network, or
             the segmented variant, which the public archive does not hold).
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown PlantVillage variant {variant!r}: choose {', '.join(VARIANTS)}")
+    variant = choose_variant(data_dir, variant)
     if mode not in MODES:
         raise ValueError(f"unknown image mode {mode!r}: choose {' or '.join(MODES)}")
     if variant == "grayscale":
         mode = "L"
     local = local_dataset_dir(DATASET, data_dir)
+    wanted = None if classes is None else list(classes)
     if local is not None:
         folder = variant_folder(local, variant)
         source = f"local folder {folder} ({variant})"
@@ -65,16 +70,32 @@ def load_plantvillage(data_dir: str | os.PathLike | None = None, variant: str = 
                 "no local PlantVillage copy (set DATA_DIR or COURSE_DATA_DIR) and the public "
                 "archive holds no segmented images: use VARIANT='color' or 'grayscale', or a "
                 "local copy of the upstream segmented/ folder")
-        try:
-            folder = download_plantvillage()
-        except DataUnavailableError as error:
-            raise DataUnavailableError(f"no local PlantVillage copy (set DATA_DIR or "
-                                       f"COURSE_DATA_DIR) and {error}") from error
+        folder = download_plantvillage(wanted)
         source = f"PlantVillage archive {ARCHIVE_NAME} ({variant} from the colour images)"
-    names = class_folders(folder) if classes is None else list(classes)
+    names = class_folders(folder) if wanted is None else wanted
     images = load_image_folder(folder, image_size, mode, limit=limit, seed=seed, classes=names)
     images.source = source
     return images
+
+
+def choose_variant(data_dir: str | os.PathLike | None, variant: str | None) -> str:
+    """Return ``variant``, or for None the one the data holds: colour first, as the download has.
+
+    Raises:
+        ValueError: ``variant`` is not one of color, grayscale, segmented or None.
+    """
+    if variant is not None:
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown PlantVillage variant {variant!r}: choose "
+                             f"{', '.join(VARIANTS)} or None (the one the data holds)")
+        return variant
+    local = local_dataset_dir(DATASET, data_dir)
+    if local is None:
+        return "color"
+    for name in ("color", "segmented", "grayscale"):
+        if (local / name).is_dir() or (local / "raw" / name).is_dir():
+            return name
+    return local.name if local.name in VARIANTS else "color"
 
 
 def class_folders(folder: Path) -> list[str]:
@@ -115,28 +136,60 @@ def variant_folder(root: Path, variant: str) -> Path:
                     f"{', '.join(found) or 'none'}")
 
 
-def download_plantvillage() -> Path:
-    """Download (once, checksummed) and extract the archive; return its folder of class folders.
+def download_plantvillage(classes: Iterable[str] | None = None) -> Path:
+    """Download (once, checksummed) the archive, extract ``classes`` (None: all) and return the
+    folder that holds the class folders.
 
     Raises:
         DataUnavailableError: the archive is not cached and cannot be downloaded.
-        DataError: the archive does not hold the expected folder.
+        DataError: the archive is not PlantVillage's, or lacks a class asked for.
     """
-    archive = fetch(ARCHIVE_URL, ARCHIVE_SHA256, ARCHIVE_NAME, DATASET)
+    try:
+        archive = fetch(SOURCE)
+    except DataUnavailableError as error:
+        raise DataUnavailableError(f"no local PlantVillage copy (set DATA_DIR or COURSE_DATA_DIR) "
+                                   f"and {error}") from error
     target = cache_dir() / DATASET / "extracted"
-    done = target / f".{ARCHIVE_SHA256[:16]}.complete"
-    if not done.exists():
-        extract_archive(archive, target)
-        done.touch()
-    folder = target / ARCHIVE_ROOT
-    if not folder.is_dir():
-        raise DataError(f"{str(archive)!r} holds no {ARCHIVE_ROOT}/ folder: not the PlantVillage "
-                        f"archive")
-    return folder
+    available = archive_classes(archive)
+    wanted = available if classes is None else list(classes)
+    missing = sorted(set(wanted) - set(available))
+    if missing:
+        raise DataError(f"class(es) {', '.join(missing)} are not in {ARCHIVE_NAME}: choose from "
+                        f"{', '.join(available)}")
+    todo = [name for name in wanted if not _done_marker(target, name).exists()]
+    if todo:
+        extract_archive(archive, target, [f"{ARCHIVE_ROOT}/{name}/" for name in todo])
+        for name in todo:
+            _done_marker(target, name).touch()
+    return target / ARCHIVE_ROOT
 
 
-def extract_archive(archive: Path, target: Path) -> None:
-    """Extract ``archive`` into ``target``, refusing it whole if a member would land outside.
+def archive_classes(archive: Path) -> list[str]:
+    """Return the ``Crop___Disease`` class folders inside the archive, sorted.
+
+    Raises:
+        DataError: the file is not a zip or holds no ``Plant_leave_diseases...`` class folders.
+    """
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            names = bundle.namelist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise DataError(f"{str(archive)!r} is not a zip archive: {error}") from error
+    classes = sorted({parts[1] for parts in (n.split("/") for n in names)
+                      if len(parts) > 2 and parts[0] == ARCHIVE_ROOT and CLASS_SEPARATOR in parts[1]})
+    if not classes:
+        raise DataError(f"{str(archive)!r} holds no {ARCHIVE_ROOT}/<Crop___Disease>/ folders: not "
+                        f"the PlantVillage archive")
+    return classes
+
+
+def _done_marker(target: Path, name: str) -> Path:
+    return target / f".{ARCHIVE_SHA256[:16]}.{name}.complete"
+
+
+def extract_archive(archive: Path, target: Path, prefixes: Iterable[str] = ("",)) -> None:
+    """Extract the members of ``archive`` under ``prefixes`` into ``target``, refusing the
+    archive whole if any member would land outside it.
 
     Raises:
         DataError: the file is not a zip archive, or a member has an absolute path or a ``..``
@@ -146,9 +199,9 @@ def extract_archive(archive: Path, target: Path) -> None:
 
     try:
         with zipfile.ZipFile(archive) as bundle:
-            members = bundle.infolist()
-            for member in members:
+            for member in bundle.infolist():
                 check_member(archive, member.filename)
+            members = [m for m in bundle.infolist() if m.filename.startswith(tuple(prefixes))]
             target.mkdir(parents=True, exist_ok=True)
             for member in tqdm(members, desc=f"extracting {archive.name}", leave=False,
                                disable=len(members) < 500):

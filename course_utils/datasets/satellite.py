@@ -1,7 +1,9 @@
 """Satellite tiles: the pix2pix maps data (the seed's source) or any local folder of tiles.
 
-The course default is ``huggan/maps`` on the Hugging Face hub: parquet shards whose ``imageA``
-column is the satellite photo and ``imageB`` the map; the loader keeps the satellite half. A local
+The course default is ``huggan/maps`` on the Hugging Face hub: four parquet shards (about 1.9 GB in
+all) whose ``imageA`` column is the satellite photo and ``imageB`` the map; the loader keeps the
+satellite half and downloads only the shards a run needs (one for ``smoke`` and ``cpu``). They come
+by URL from ``$HF_ENDPOINT`` (default ``https://huggingface.co``), at a pinned revision. A local
 folder may hold such parquet files, or plain tiles (jpg/png/tif), flat or in one level of class
 folders, like the AID slice in ``shared/data/satellite/AID``.
 """
@@ -13,31 +15,41 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import (DataError, DataUnavailableError, ImageSet, balanced_subset, cache_dir,
-                   decode_image, is_offline, list_images, load_image_folder, local_dataset_dir,
-                   warn_skipped)
+from .core import (DataError, ImageSet, balanced_subset, decode_image, list_images,
+                   load_image_folder, local_dataset_dir, warn_skipped)
+from .downloads import Source, fetch
 
 DATASET = "satellite"
 HUB_REPO = "huggan/maps"
+# The commit that uploaded the shards; the files have not changed since.
+REVISION = "31d6d6489ff052afd8a31bf4cef027ec4461d58b"
 SATELLITE_COLUMN = "imageA"
+# The hub publishes each shard's SHA-256 as its LFS object id, but none could be read from this
+# offline workplace: the first download is hashed and recorded, and later loads check against it.
+SHARDS = tuple(
+    Source(DATASET, f"train-0000{i}-of-00004.parquet",
+           f"hf://datasets/{HUB_REPO}/resolve/{REVISION}/data/train-0000{i}-of-00004.parquet",
+           None, size)
+    for i, size in enumerate((427, 433, 507, 505)))
 
 
 def load_satellite(data_dir: str | os.PathLike | None = None, image_size: int = 128,
-                   limit: int | None = None, seed: int = 0) -> ImageSet:
+                   limit: int | None = None, seed: int = 0, shards: int | None = None) -> ImageSet:
     """Load satellite tiles from ``data_dir``, ``$COURSE_DATA_DIR/satellite`` or the hub.
 
+    ``shards`` is how many huggan/maps shards a download fetches (None: all four).
+
     Raises:
+        ValueError: ``shards`` is not between 1 and 4.
         DataError: the local folder is empty, laid out wrongly or unreadable.
         DataUnavailableError: no local copy and no download possible.
     """
     local = local_dataset_dir(DATASET, data_dir)
     if local is not None:
         return load_satellite_folder(tile_root(local), image_size, limit, seed)
-    if is_offline():
-        raise DataUnavailableError("no local satellite tiles (set DATA_DIR or COURSE_DATA_DIR) and "
-                                   "COURSE_OFFLINE=1 forbids downloading huggan/maps")
-    shards = download_maps()
-    return load_parquet_tiles(shards, image_size, limit, seed, source=f"hub {HUB_REPO}")
+    files = download_maps(shards)
+    return load_parquet_tiles(files, image_size, limit, seed,
+                              source=f"hub {HUB_REPO}, {len(files)} of {len(SHARDS)} shard(s)")
 
 
 def tile_root(folder: Path) -> Path:
@@ -115,27 +127,17 @@ def load_parquet_tiles(shards: list[Path], image_size: int, limit: int | None, s
                     source, skipped)
 
 
-def download_maps() -> list[Path]:
-    """Download (once) the huggan/maps parquet shards into the course cache; return their paths.
-
-    The hub verifies each file against its SHA-256 and writes it atomically, with a progress bar.
+def download_maps(shards: int | None = None) -> list[Path]:
+    """Download (once) the first ``shards`` huggan/maps parquet shards; return their cached paths.
 
     Raises:
-        DataUnavailableError: the hub cannot be reached.
+        ValueError: ``shards`` is not between 1 and 4.
+        DataUnavailableError: a shard is neither cached nor downloadable.
     """
-    from huggingface_hub import snapshot_download
-
-    try:
-        folder = snapshot_download(repo_id=HUB_REPO, repo_type="dataset",
-                                   allow_patterns=["*.parquet"],
-                                   cache_dir=cache_dir() / "huggingface")
-    except Exception as error:  # offline, DNS, HTTP and hub errors all mean "not available"
-        raise DataUnavailableError(f"could not download {HUB_REPO} from the Hugging Face hub: "
-                                   f"{error}") from error
-    shards = parquet_files(Path(folder))
-    if not shards:
-        raise DataUnavailableError(f"{HUB_REPO} download holds no parquet shards")
-    return shards
+    count = len(SHARDS) if shards is None else shards
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= len(SHARDS):
+        raise ValueError(f"shards must be a whole number from 1 to {len(SHARDS)}, got {shards!r}")
+    return [fetch(source) for source in SHARDS[:count]]
 
 
 def synthetic_tiles(n: int, image_size: int, seed: int = 0) -> ImageSet:
@@ -150,4 +152,5 @@ def synthetic_tiles(n: int, image_size: int, seed: int = 0) -> ImageSet:
     images = np.einsum("nkhw,nkc->nhwc", (waves + 1) / 2, colours) / 4
     images = (255 * np.clip(images, 0, 1)).astype(np.uint8)
     return ImageSet(images, np.zeros(n, dtype=np.int32), ["synthetic"],
-                    [f"synthetic[{i}]" for i in range(n)], "synthetic stand-in (no real tiles)")
+                    [f"synthetic[{i}]" for i in range(n)], "synthetic stand-in (no real tiles)",
+                    synthetic=True)
