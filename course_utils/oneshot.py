@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from course_utils.datasets.core import DataError, decode_image
+from course_utils.datasets.core import DataError, check_member, decode_image
 
 SAME = 1
 DIFFERENT = 0
@@ -103,7 +103,8 @@ def load_runs(sources: str | os.PathLike | Sequence[str | os.PathLike],
 
     Raises:
         DataError: a source is missing or holds no run, a run lacks ``class_labels.txt`` or an
-            image it names, or a file is not an image.
+            image it names, a file is not an image, or a zip member has an absolute path or a
+            ``..`` part.
     """
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
@@ -132,6 +133,8 @@ def _runs_of(source: Path, image_size: int | None) -> list[OneShotRun]:
         raise DataError(f"one-shot runs {str(source)!r} do not exist")
     try:
         with zipfile.ZipFile(source) as archive:
+            for member in archive.namelist():
+                check_member(source, member)
             members = set(archive.namelist())
             # A run may sit at the top of the zip or one folder down (all_runs/run01/...).
             labels = sorted(m for m in members if re.search(r"(^|/)run\d+/class_labels\.txt$", m))

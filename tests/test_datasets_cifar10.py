@@ -5,9 +5,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import os
+import pathlib
 import pickle
+import re
+import struct
 import tarfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -26,13 +31,33 @@ def fake_batch(n: int, seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
             b"filenames": [f"img{i}.png".encode() for i in range(n)]}, images, labels
 
 
-def write_batches(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+class _Python2Pickler(pickle._Pickler):
+    """Write bytes as Python 2 wrote its str (BINSTRING), as in the upstream batches."""
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def save_python2_str(self, obj: bytes) -> None:
+        self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
+        self.memoize(obj)
+
+    dispatch[bytes] = save_python2_str
+
+
+def upstream_dumps(batch: dict) -> bytes:
+    """Pickle ``batch`` as the upstream files are: Python 2, protocol 2, numpy 1's module names."""
+    out = io.BytesIO()
+    _Python2Pickler(out, protocol=2).dump(batch)
+    return out.getvalue().replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n")
+
+
+def write_batches(folder: Path, dumps: Callable[[dict], bytes] = pickle.dumps
+                  ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Write six small upstream batches into ``folder``; return the images and labels per split."""
     folder.mkdir(parents=True)
     parts = {"train": [], "test": []}
     for i, name in enumerate([f"data_batch_{j}" for j in range(1, 6)] + ["test_batch"]):
         batch, images, labels = fake_batch(20, i)
-        (folder / name).write_bytes(pickle.dumps(batch))
+        (folder / name).write_bytes(dumps(batch))
         parts["test" if name == "test_batch" else "train"].append((images, labels))
     return {split: (np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces]))
             for split, pieces in parts.items()}
@@ -136,6 +161,75 @@ def test_a_corrupt_batch_is_a_data_error(tmp_path):
     (tmp_path / cifar10.BATCH_DIR / "test_batch").write_bytes(pickle.dumps(wrong))
     with pytest.raises(DataError, match=r"\(N, 3072\)"):
         load_cifar10(tmp_path, "test")
+
+
+class _Touch:
+    """Unpickles by calling ``how`` to create ``path``: what a crafted batch could do."""
+
+    def __init__(self, how: str, path: Path):
+        self.how, self.path = how, path
+
+    def __reduce__(self):
+        if self.how == "os.system":
+            return os.system, (f"touch {self.path}",)
+        return pathlib.Path.touch, (self.path,)
+
+
+@pytest.mark.parametrize("how", ["os.system", "pathlib.Path.touch"])
+def test_a_batch_that_would_run_code_is_refused_without_running_it(tmp_path, how):
+    write_batches(tmp_path / cifar10.BATCH_DIR)
+    planted = tmp_path / "planted"
+    crafted = {b"batch_label": b"x", b"labels": [0], b"data": _Touch(how, planted)}
+    (tmp_path / cifar10.BATCH_DIR / "test_batch").write_bytes(pickle.dumps(crafted, protocol=2))
+    with pytest.raises(DataError, match=r"cifar-10-batches-py/test_batch is not a CIFAR-10 "
+                                        r"python batch.*asks to load .*could run code"):
+        load_cifar10(tmp_path, "test")
+    assert not planted.exists()
+
+
+@pytest.mark.parametrize("dumps", [upstream_dumps, lambda batch: pickle.dumps(batch, protocol=2)],
+                         ids=["python2-numpy1", "python3-numpy2"])
+def test_batches_pickled_like_upstream_with_protocol_2_still_load(tmp_path, dumps):
+    expected = write_batches(tmp_path / cifar10.BATCH_DIR, dumps)
+    for split in ("train", "test"):
+        loaded = load_cifar10(tmp_path, split)
+        np.testing.assert_array_equal(loaded.images, expected[split][0])
+        np.testing.assert_array_equal(loaded.labels, expected[split][1])
+
+
+def write_archive_with(folder: Path, member: tarfile.TarInfo) -> Path:
+    """Write a valid small archive plus ``member`` (a file or a link) into ``folder``."""
+    archive, _ = write_archive(folder)
+    with tarfile.open(archive, "r:gz") as tar:
+        members = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar]
+    with tarfile.open(archive, "w:gz") as tar:
+        for info, data in members + [(member, b"x" if member.isfile() else None)]:
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return archive
+
+
+def tar_member(name: str, link: str | None = None, kind: bytes = tarfile.REGTYPE) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, link or ""
+    return info
+
+
+@pytest.mark.parametrize("member", [
+    tar_member("../outside.txt"),
+    tar_member("/tmp/outside.txt"),
+    tar_member(f"{cifar10.BATCH_DIR}/escape", "../../outside.txt", tarfile.SYMTYPE),
+    tar_member(f"{cifar10.BATCH_DIR}/escape", "/etc/passwd", tarfile.SYMTYPE),
+    tar_member(f"{cifar10.BATCH_DIR}/escape", "../outside.txt", tarfile.LNKTYPE),
+], ids=["dotdot", "absolute", "symlink-up", "symlink-absolute", "hardlink-up"])
+def test_an_archive_member_leading_outside_refuses_the_archive(tmp_path, member):
+    archive = write_archive_with(tmp_path / "copy", member)
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(DataError, match=rf"{re.escape(cifar10.ARCHIVE)}.*member {re.escape(repr(member.name))} has.*"
+                                        rf"re-create it"):
+        load_cifar10(archive.parent, "test")
+    assert sorted(tmp_path.rglob("*")) == before
 
 
 def test_offline_without_a_local_copy_or_cache_is_unavailable(no_local_data):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -36,6 +37,19 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("COURSE_OFFLINE", "1")
+
+
+@pytest.mark.parametrize("escape", ["images_evaluation/../../0001_01.png", "/tmp/0001_01.png"])
+def test_a_zip_member_leading_outside_refuses_the_set_naming_the_member(tmp_path, offline,
+                                                                       escape):
+    write_set(tmp_path / "folder", "images_evaluation", {"Runic/character01": 0})
+    (tmp_path / "zipped").mkdir()
+    archive = zip_folder(tmp_path / "folder" / "images_evaluation",
+                         tmp_path / "zipped" / "images_evaluation.zip")
+    with zipfile.ZipFile(archive, "a") as out:
+        out.writestr(escape, b"not an image")
+    with pytest.raises(DataError, match=rf"images_evaluation\.zip.*member {re.escape(repr(escape))}"):
+        load_omniglot("images_evaluation", tmp_path / "zipped")
 
 
 def test_shared_small_sets_load_once_each_character(shared_data):

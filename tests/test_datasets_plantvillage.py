@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -134,7 +135,6 @@ def cached_archive(plants, tmp_path, monkeypatch) -> Path:
             source = plants / "segmented" / (name if name in APPLE else APPLE[3])
             for image in sorted(source.iterdir())[:2]:
                 bundle.write(image, f"{plantvillage.ARCHIVE_ROOT}/{name}/{image.name}")
-        bundle.writestr("../outside.txt", "a member that must not escape the cache")
     monkeypatch.setattr(plantvillage, "SOURCE", dataclasses.replace(
         plantvillage.SOURCE, sha256=hashlib.sha256(archive.read_bytes()).hexdigest()))
     monkeypatch.setenv("COURSE_CACHE_DIR", str(cache))
@@ -147,9 +147,23 @@ def test_cached_archive_is_extracted_once_without_network(cached_archive, tmp_pa
     leaves = load_plantvillage(variant="color", image_size=16)
     assert leaves.class_names == APPLE[:2]
     assert len(leaves) == 4 and "archive" in leaves.source
-    assert not (tmp_path / "cache" / plantvillage.DATASET / "outside.txt").exists()
     again = load_plantvillage(variant="grayscale", image_size=16)
     assert again.images.shape == (4, 16, 16)
+
+
+@pytest.mark.parametrize("escape", ["../outside.txt", "absolute"])
+def test_an_archive_member_leading_outside_refuses_the_archive_before_extracting_anything(
+        cached_archive, tmp_path, escape):
+    outside = tmp_path / "cache" / plantvillage.DATASET / "outside.txt"
+    name = str(outside) if escape == "absolute" else escape
+    with zipfile.ZipFile(cached_archive, "a") as bundle:
+        bundle.writestr(name, "a member that must not escape the cache")
+    target = tmp_path / "extracted"
+    with pytest.raises(DataError, match=rf"{re.escape(cached_archive.name)}.*member "
+                                        rf"{re.escape(repr(name))}.*re-create it"):
+        plantvillage.extract_archive(cached_archive, target)
+    assert not outside.exists() and not (target / "outside.txt").exists()
+    assert not target.exists() or not any(target.rglob("*"))
 
 
 def test_cached_archive_with_wrong_checksum_is_not_trusted(cached_archive, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -91,6 +92,16 @@ def test_run_folder_missing_an_image_is_a_clear_error(tmp_path):
     (run / "training" / "class03.png").unlink()
     with pytest.raises(DataError, match="class03.png"):
         oneshot.load_runs(run)
+
+
+@pytest.mark.parametrize("escape", ["run01/../../class_labels.txt", "/tmp/run01/class_labels.txt"])
+def test_a_runs_zip_with_a_member_leading_outside_is_refused_naming_it(tmp_path, escape):
+    write_run(tmp_path / "runs", "run01")
+    archive = zip_runs(tmp_path / "runs", tmp_path / "all_runs.zip")
+    with zipfile.ZipFile(archive, "a") as out:
+        out.writestr(escape, b"")
+    with pytest.raises(DataError, match=rf"all_runs\.zip.*member {re.escape(repr(escape))}.*re-create it"):
+        oneshot.load_runs(archive)
 
 
 def test_zip_of_the_wrong_layout_is_a_clear_error(tmp_path):

@@ -13,6 +13,7 @@ Labels always follow the official class order, whatever subset of class folders 
 
 from __future__ import annotations
 
+import codecs
 import os
 import pickle
 import tarfile
@@ -21,7 +22,8 @@ from typing import IO, Callable
 
 import numpy as np
 
-from .core import DataError, ImageSet, balanced_subset, load_image_folder, local_dataset_dir
+from .core import (DataError, ImageSet, balanced_subset, check_member, load_image_folder,
+                   local_dataset_dir)
 from .downloads import Source, fetch
 
 DATASET = "cifar10"
@@ -130,7 +132,8 @@ def load_cifar10_batches(folder: Path, split: str, limit: int | None = None,
             raise DataError(f"CIFAR-10 batch {str(path)!r} is missing")
         return path.open("rb")
 
-    return _load_batches(open_batch, split, limit, seed, f"local batches {folder}")
+    return _load_batches(open_batch, split, limit, seed, f"local batches {folder}",
+                         f"{folder}/")
 
 
 def load_cifar10_archive(archive: Path, split: str, limit: int | None = None, seed: int = 0,
@@ -138,10 +141,17 @@ def load_cifar10_archive(archive: Path, split: str, limit: int | None = None, se
     """Load ``split`` straight from ``cifar-10-python.tar.gz`` without extracting it to disk.
 
     Raises:
-        DataError: the archive is unreadable or lacks a batch of ``split``.
+        DataError: the archive is unreadable, lacks a batch of ``split``, or has a member with an
+            absolute path, a ``..`` part or a link leading out of it.
     """
     try:
         with tarfile.open(archive, "r:gz") as tar:
+            # Nothing is extracted (so no filter="data" is needed), but a link member would let
+            # extractfile read another member than the one named; refuse such archives whole.
+            for member in tar.getmembers():
+                check_member(archive, member.name, member.linkname if member.issym()
+                             or member.islnk() else None, hardlink=member.islnk())
+
             def open_batch(name: str) -> IO[bytes]:
                 try:
                     member = tar.extractfile(f"{BATCH_DIR}/{name}")
@@ -152,17 +162,18 @@ def load_cifar10_archive(archive: Path, split: str, limit: int | None = None, se
                                     f"CIFAR-10 python archive")
                 return member
 
-            return _load_batches(open_batch, split, limit, seed, source or f"archive {archive}")
+            return _load_batches(open_batch, split, limit, seed, source or f"archive {archive}",
+                                 f"{archive}:{BATCH_DIR}/")
     except (tarfile.TarError, OSError, EOFError) as error:
         raise DataError(f"cannot read CIFAR-10 archive {str(archive)!r}: {error}") from error
 
 
 def _load_batches(open_batch: Callable[[str], IO[bytes]], split: str, limit: int | None,
-                  seed: int, source: str) -> ImageSet:
+                  seed: int, source: str, where: str = "") -> ImageSet:
     images, labels, paths = [], [], []
     for name in SPLITS[split]:
         with open_batch(name) as handle:
-            batch_images, batch_labels = read_batch(handle, name)
+            batch_images, batch_labels = read_batch(handle, where + name)
         images.append(batch_images)
         labels.append(batch_labels)
         paths += [f"{name}[{i}]" for i in range(len(batch_labels))]
@@ -173,20 +184,63 @@ def _load_batches(open_batch: Callable[[str], IO[bytes]], split: str, limit: int
     return ImageSet(images, labels, list(CLASS_NAMES), paths, source)
 
 
+def _latin1(text: str, encoding: str) -> bytes:
+    """Rebuild bytes as Python 3 pickles them in protocols 0-2: ``_codecs.encode(text, 'latin1')``.
+
+    Raises:
+        pickle.UnpicklingError: another encoding is asked for.
+    """
+    if encoding != "latin1":
+        raise pickle.UnpicklingError(f"it encodes bytes as {encoding!r}, not latin1")
+    return codecs.encode(text, "latin1")
+
+
+# Every global a CIFAR-10 batch can name: numpy's array and dtype rebuilders (numpy 2 moved
+# numpy.core to numpy._core; protocol 5 uses _frombuffer) and Python 3's protocol-2 bytes.
+_BATCH_GLOBALS = {("numpy", "ndarray"), ("numpy", "dtype"),
+                  ("numpy.core.multiarray", "_reconstruct"),
+                  ("numpy._core.multiarray", "_reconstruct"),
+                  ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickle dicts, lists, bytes, str, numbers and numpy arrays, and no other class or function.
+
+    A pickle can name any importable callable and call it while loading (``os.system``, ...);
+    allowing only what a batch holds means a crafted batch fails before it runs anything.
+    """
+
+    def find_class(self, module: str, name: str) -> object:
+        """Return an allowed global; refuse every other one.
+
+        Raises:
+            pickle.UnpicklingError: ``module.name`` is not something a CIFAR-10 batch holds.
+        """
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1
+        if (module, name) in _BATCH_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"it asks to load {module}.{name}, which no CIFAR-10 batch "
+                                     f"holds and which could run code, so it was not loaded")
+
+
 def read_batch(handle: IO[bytes], name: str = "<batch>") -> tuple[np.ndarray, np.ndarray]:
     """Decode one python-pickle batch into uint8 images (N, 32, 32, 3) and int32 labels.
 
-    The batches are pickles, so read only files you trust (the archive is checksummed).
+    The batch is unpickled with only the types a batch holds (dicts, lists, bytes, numbers, numpy
+    arrays), so a crafted file cannot run code.
 
     Raises:
-        DataError: the file is not a CIFAR-10 batch.
+        DataError: the file is not a CIFAR-10 batch or names anything else.
     """
     try:
-        batch = pickle.load(handle, encoding="bytes")
+        batch = _BatchUnpickler(handle, encoding="bytes").load()
         data = np.asarray(batch[b"data"], dtype=np.uint8)
         labels = np.asarray(batch[b"labels"], dtype=np.int32)
-    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as error:
-        raise DataError(f"{name} is not a CIFAR-10 python batch: {error!r}") from error
+    except (pickle.UnpicklingError, EOFError, KeyError, IndexError, AttributeError, TypeError,
+            ValueError, MemoryError) as error:
+        raise DataError(f"{name} is not a CIFAR-10 python batch: {error!r}; use the official "
+                        f"archive from {URL}") from error
     size = IMAGE_SIZE * IMAGE_SIZE * 3
     if data.ndim != 2 or data.shape[1] != size or len(labels) != len(data):
         raise DataError(f"{name} holds data {data.shape} and {len(labels)} labels; a CIFAR-10 "

@@ -9,6 +9,8 @@ then ``$COURSE_DATA_DIR/<dataset>`` (a root laid out like ``shared/data``). Down
 from __future__ import annotations
 
 import os
+import posixpath
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,11 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
+# Larger images are refused from their header, before any pixel is decoded: a small crafted file
+# can claim billions of pixels and fill the memory of a shared kernel (a decompression bomb).
+MAX_IMAGE_PIXELS = 50_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+_BOMB_IS_ERROR = ("error", None, Image.DecompressionBombWarning, None, 0)
 
 
 class DataError(ValueError):
@@ -84,21 +91,94 @@ def local_dataset_dir(dataset: str, data_dir: str | os.PathLike | None = None) -
     return None
 
 
+def check_member(archive: str | os.PathLike, name: str, link: str | None = None,
+                 hardlink: bool = False) -> None:
+    """Refuse an archive member whose path or link target leads out of the archive's folder.
+
+    ``link`` is a link member's target, relative to the member's folder for a symbolic link and
+    to the archive's top for a hard link (``hardlink=True``), as tar stores them. Backslashes
+    count as separators, as they do when the archive is unpacked on Windows.
+
+    Raises:
+        DataError: ``name`` is absolute or has a ``..`` part, or ``link`` leads outside.
+    """
+    def absolute(path: str) -> bool:
+        return path.startswith("/") or re.match(r"[A-Za-z]:", path) is not None
+
+    path = name.replace("\\", "/")
+    target = None if link is None else link.replace("\\", "/")
+    if target is not None and not hardlink:
+        target = posixpath.join(posixpath.dirname(path), target)
+    if absolute(path):
+        problem = "an absolute path"
+    elif ".." in path.split("/"):
+        problem = "a '..' part in its path"
+    elif target is not None and (absolute(target)
+                                 or posixpath.normpath(target).split("/")[0] == ".."):
+        problem = f"a link to {link!r} that leads out of the archive"
+    else:
+        return
+    raise DataError(f"archive {str(archive)!r}: member {name!r} has {problem}, so reading or "
+                    f"unpacking it could touch files outside the archive's folder; the archive "
+                    f"is refused. Use the official archive, or re-create it with relative paths "
+                    f"inside one folder (no '..', no absolute paths, no links leading out)")
+
+
 def read_image(path: str | os.PathLike, size: int | None = None, mode: str = "RGB") -> np.ndarray:
     """Read one image as uint8 (``mode`` RGB or L), resized with area averaging to ``size``.
 
     Raises:
-        DataError: the file is missing, truncated or not an image.
+        DataError: the file is missing, truncated, not an image or has more than
+            ``MAX_IMAGE_PIXELS`` pixels.
     """
+    _make_bomb_warnings_errors()
     try:
         with Image.open(path) as image:
+            _check_pixels(image)
             image = image.convert(mode)
             if size is not None and image.size != (size, size):
                 image = image.resize((size, size), Image.Resampling.BOX if size < min(image.size)
                                      else Image.Resampling.BILINEAR)
             return np.asarray(image, dtype=np.uint8)
-    except (OSError, UnidentifiedImageError, ValueError) as error:
-        raise DataError(f"cannot read image {str(path)!r}: {error}") from error
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as error:
+        raise DataError(f"cannot read image {str(path)!r}: {_reason(error)}") from error
+
+
+def _make_bomb_warnings_errors() -> None:
+    """Make PIL's DecompressionBombWarning an error, adding the filter again if it was reset.
+
+    PIL only warns between its limit and twice it; such an image is refused all the same. The
+    filter is added once, not per image: every change of the filters resets Python's record of
+    warnings already shown, so PIL's other warnings (corrupt EXIF data, ...) would repeat for
+    every image of a folder.
+    """
+    if _BOMB_IS_ERROR not in warnings.filters:
+        warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
+
+def _check_pixels(image: Image.Image) -> None:
+    """Refuse an opened (not yet decoded) image above ``MAX_IMAGE_PIXELS``.
+
+    This holds where PIL's own check does not: after ``Image.MAX_IMAGE_PIXELS`` was raised or set
+    to None, or where the warning filters were reset (``simplefilter("always")``, pytest.warns).
+
+    Raises:
+        Image.DecompressionBombError: its header claims more pixels than the course reads.
+    """
+    if image.width * image.height > MAX_IMAGE_PIXELS:
+        raise Image.DecompressionBombError(f"Image size ({image.width}x{image.height} = "
+                                           f"{image.width * image.height} pixels) exceeds limit of "
+                                           f"{MAX_IMAGE_PIXELS} pixels")
+
+
+def _reason(error: BaseException | None) -> str:
+    """Return why an image could not be read, with the fix for one that is too large."""
+    if isinstance(error, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return (f"{error} It was not decoded: the course reads images of at most "
+                f"{MAX_IMAGE_PIXELS:,} pixels (course_utils.datasets.core.MAX_IMAGE_PIXELS); "
+                f"shrink or tile it")
+    return str(error)
 
 
 def decode_image(data: bytes, size: int | None = None, mode: str = "RGB",
@@ -106,7 +186,8 @@ def decode_image(data: bytes, size: int | None = None, mode: str = "RGB",
     """Decode encoded image bytes (PNG/JPEG/...) like :func:`read_image`.
 
     Raises:
-        DataError: the bytes are not a readable image.
+        DataError: the bytes are not a readable image or have more than ``MAX_IMAGE_PIXELS``
+            pixels.
     """
     import io
 
@@ -115,7 +196,7 @@ def decode_image(data: bytes, size: int | None = None, mode: str = "RGB",
     try:
         return read_image(io.BytesIO(data), size, mode)
     except DataError as error:
-        raise DataError(f"cannot read image {name!r}: {error.__cause__}") from error
+        raise DataError(f"cannot read image {name!r}: {_reason(error.__cause__)}") from error
 
 
 def list_images(folder: Path) -> list[Path]:

@@ -24,8 +24,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .core import (DataError, DataUnavailableError, ImageSet, balanced_subset, decode_image,
-                   local_dataset_dir, read_image, warn_skipped)
+from .core import (DataError, DataUnavailableError, ImageSet, balanced_subset, check_member,
+                   decode_image, local_dataset_dir, read_image, warn_skipped)
 from .downloads import Source, fetch
 
 DATASET = "omniglot"
@@ -121,7 +121,8 @@ def set_members(location: Path, name: str) -> list[tuple[str, tuple[str, object]
     """Return ``(Alphabet/characterNN/file, (kind, handle))`` for every image of a zip or folder.
 
     Raises:
-        DataError: the zip is unreadable or neither holds ``Alphabet/characterNN/NNNN_DD.png``.
+        DataError: the zip is unreadable or has a member with an absolute path or a ``..`` part,
+            or neither holds ``Alphabet/characterNN/NNNN_DD.png``.
     """
     members = []
     if location.is_dir():
@@ -137,6 +138,7 @@ def set_members(location: Path, name: str) -> list[tuple[str, tuple[str, object]
         except (zipfile.BadZipFile, OSError) as error:
             raise DataError(f"cannot read Omniglot zip {str(location)!r}: {error}") from error
         for member in names:
+            check_member(location, member)
             match = _IMAGE_PATH.search(member)
             if match and member.split("/")[0] == name:
                 members.append((_key(match), ("zip", (location, member))))

@@ -20,8 +20,8 @@ import zipfile
 from pathlib import Path
 from typing import Iterable
 
-from .core import (DataError, DataUnavailableError, ImageSet, cache_dir, load_image_folder,
-                   local_dataset_dir)
+from .core import (DataError, DataUnavailableError, ImageSet, cache_dir, check_member,
+                   load_image_folder, local_dataset_dir)
 from .downloads import Source, fetch
 
 DATASET = "plantvillage"
@@ -188,21 +188,21 @@ def _done_marker(target: Path, name: str) -> Path:
 
 
 def extract_archive(archive: Path, target: Path, prefixes: Iterable[str] = ("",)) -> None:
-    """Extract the members of ``archive`` under ``prefixes`` into ``target``, skipping members that
-    would land outside it.
+    """Extract the members of ``archive`` under ``prefixes`` into ``target``, refusing the
+    archive whole if any member would land outside it.
 
     Raises:
-        DataError: the file is not a zip archive.
+        DataError: the file is not a zip archive, or a member has an absolute path or a ``..``
+            part (checked before anything is extracted).
     """
     from tqdm.auto import tqdm
 
-    target.mkdir(parents=True, exist_ok=True)
-    root = target.resolve()
     try:
         with zipfile.ZipFile(archive) as bundle:
-            members = [m for m in bundle.infolist()
-                       if m.filename.startswith(tuple(prefixes))
-                       and (root / m.filename).resolve().is_relative_to(root)]
+            for member in bundle.infolist():
+                check_member(archive, member.filename)
+            members = [m for m in bundle.infolist() if m.filename.startswith(tuple(prefixes))]
+            target.mkdir(parents=True, exist_ok=True)
             for member in tqdm(members, desc=f"extracting {archive.name}", leave=False,
                                disable=len(members) < 500):
                 bundle.extract(member, target)
