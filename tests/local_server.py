@@ -1,8 +1,9 @@
-"""A real HTTP server on 127.0.0.1 for download tests: serves bytes, fails or stalls on request."""
+"""A real HTTP server on 127.0.0.1 for download tests: serves bytes, fails, stalls or trickles."""
 
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -13,6 +14,7 @@ class FileServer:
         self.files: dict[str, bytes] = {}
         self.statuses: dict[str, int] = {}
         self.stalled: set[str] = set()
+        self.slow: dict[str, float] = {}
         self.requests: list[str] = []
         self.release = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -65,6 +67,14 @@ class FileServer:
                     self.wfile.write(data[: len(data) // 2])
                     self.wfile.flush()
                     server.release.wait(60)
+                    return
+                if path in server.slow:
+                    # Ten pieces over the given seconds, so that two clients overlap.
+                    step = max(1, len(data) // 10)
+                    for start in range(0, len(data), step):
+                        self.wfile.write(data[start:start + step])
+                        self.wfile.flush()
+                        time.sleep(server.slow[path] / 10)
                     return
                 self.wfile.write(data)
 

@@ -15,6 +15,7 @@ slices of every dataset) publishes their checksums in a JSON file named by ``COU
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -128,30 +129,59 @@ def cached(source: Source) -> Path | None:
         target.unlink(missing_ok=True)
         stamp.unlink(missing_ok=True)
         return None
-    stamp.write_text(f"{key} {digest}\n")
+    _write_atomically(stamp, f"{key} {digest}\n")
     return target
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write a small text file so that a concurrent reader sees the old or the new one, whole."""
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.",
+                                     delete=False) as tmp:
+        tmp.write(text)
+    os.replace(tmp.name, path)
 
 
 def fetch(source: Source) -> Path:
     """Return the cached copy of ``source``, downloading it from the mirror or upstream if needed.
 
+    Processes sharing one cache (a class on one JupyterHub) take turns through a file lock: one
+    downloads, the others wait and then find the verified file.
+
     Raises:
-        DataUnavailableError: not cached, and offline, or every location failed (each one is named
-            with its error, and the message says how to fix it).
+        DataUnavailableError: not cached, and offline, or too little disk space, or every location
+            failed (each one is named with its error, and the message says how to fix it).
     """
+    from filelock import FileLock
+
     found = cached(source)
     if found is not None:
         return found
-    fix = FIX.format(dataset=source.dataset, name=source.name)
     if is_offline():
         raise DataUnavailableError(f"{source.dataset}/{source.name} is not in the cache "
                                    f"{cache_dir() / source.dataset} and COURSE_OFFLINE=1 forbids "
-                                   f"downloading it: {fix}")
+                                   f"downloading it: {_fix(source)}")
+    folder = cache_dir() / source.dataset
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / f".{source.name}.lock")):
+        found = cached(source)  # another process may have fetched it while this one waited
+        if found is not None:
+            return found
+        _check_space(source, folder)
+        return _download_from_any(source)
+
+
+def _download_from_any(source: Source) -> Path:
+    """Try each location in turn; return the verified cached file."""
     failures = []
     for location in locations(source):
         try:
             _download(location, source)
-        except (OSError, ValueError) as error:  # requests' errors are OSErrors; pooch's hash check a ValueError
+        except OSError as error:  # requests' errors are OSErrors too
+            if error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                raise _no_space(source, cache_dir() / source.dataset) from error
+            failures.append(f"{location}: {_reason(error)}")
+            continue
+        except ValueError as error:  # pooch's checksum check
             failures.append(f"{location}: {_reason(error)}")
             continue
         found = cached(source)
@@ -159,7 +189,25 @@ def fetch(source: Source) -> Path:
             return found
         failures.append(f"{location}: the file changed after it was verified")
     raise DataUnavailableError(f"could not download {source.dataset}/{source.name}; tried "
-                               + "; ".join(failures) + f". Fix: {fix}")
+                               + "; ".join(failures) + f". Fix: {_fix(source)}")
+
+
+def _fix(source: Source) -> str:
+    return FIX.format(dataset=source.dataset, name=source.name)
+
+
+def _check_space(source: Source, folder: Path) -> None:
+    """Refuse a download that cannot fit on the cache's disk, before it starts."""
+    if shutil.disk_usage(folder).free < source.size_mb * 1e6:
+        raise _no_space(source, folder)
+
+
+def _no_space(source: Source, folder: Path) -> DataUnavailableError:
+    free = shutil.disk_usage(folder).free / 1e6
+    return DataUnavailableError(
+        f"not enough disk space for {source.dataset}/{source.name}: it needs about "
+        f"{source.size_mb:g} MB in {folder}, which has {free:.0f} MB free (or a size limit on "
+        f"files); free some space there or set COURSE_CACHE_DIR to a disk with room")
 
 
 def locations(source: Source) -> Iterator[str]:
