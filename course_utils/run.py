@@ -43,9 +43,12 @@ HEADLINE = {
 }
 STATUSES = ("ok", "no data", "synthetic", "failed")
 TERMINAL_WIDTH = 100
-# Kernels inherit this: TensorFlow's C++ start-up log is noise to a student (see runtime.py).
+# Kernels inherit this: TensorFlow's C++ start-up log is noise to a student (see runtime.py), and
+# so are the debugger's note on frozen modules and the kernel's own start-up warnings.
 KERNEL_ENVIRONMENT = {"MPLBACKEND": "module://matplotlib_inline.backend_inline",
-                      "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+                      "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+                      "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
 
 @dataclass
@@ -160,7 +163,8 @@ def run_notebook(notebook: Path, output_dir: Path, profile: str | None = None,
     try:
         papermill.execute_notebook(str(notebook), str(output), parameters=params,
                                    cwd=str(notebook.parent), progress_bar=False,
-                                   execution_timeout=cell_timeout, kernel_name="python3")
+                                   execution_timeout=cell_timeout, kernel_name="python3",
+                                   extra_arguments=KERNEL_ARGUMENTS)
     except Exception as exc:  # a failing notebook must not stop the others
         no_data = getattr(exc, "ename", "") == "DataUnavailableError"
         status = "no data" if no_data else "failed"
