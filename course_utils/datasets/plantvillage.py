@@ -20,6 +20,8 @@ import zipfile
 from pathlib import Path
 from typing import Iterable
 
+from filelock import FileLock
+
 from .core import (DataError, DataUnavailableError, ImageSet, cache_dir, check_member,
                    load_image_folder, local_dataset_dir)
 from .downloads import Source, fetch
@@ -156,11 +158,13 @@ def download_plantvillage(classes: Iterable[str] | None = None) -> Path:
     if missing:
         raise DataError(f"class(es) {', '.join(missing)} are not in {ARCHIVE_NAME}: choose from "
                         f"{', '.join(available)}")
-    todo = [name for name in wanted if not _done_marker(target, name).exists()]
-    if todo:
-        extract_archive(archive, target, [f"{ARCHIVE_ROOT}/{name}/" for name in todo])
-        for name in todo:
-            _done_marker(target, name).touch()
+    target.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target / ".extract.lock")):  # students sharing a cache extract in turn
+        todo = [name for name in wanted if not _done_marker(target, name).exists()]
+        if todo:
+            extract_archive(archive, target, [f"{ARCHIVE_ROOT}/{name}/" for name in todo])
+            for name in todo:
+                _done_marker(target, name).touch()
     return target / ARCHIVE_ROOT
 
 
