@@ -27,16 +27,6 @@ def test_notebook_01_shows_pictures(run_notebook):
     assert images >= 5
 
 
-def test_notebook_01_falls_back_loudly_without_data(tmp_path):
-    from course_utils.run import NOTEBOOKS_DIR, run_course
-
-    [result] = run_course([NOTEBOOKS_DIR / f"{NAME}.ipynb"], tmp_path, "smoke",
-                          str(tmp_path), offline=True)
-    assert result.ok, result.error
-    assert "synthetic" in " ".join(result.metrics["sources"].values())
-    assert "SYNTHETIC STAND-IN" in result.output.read_text()
-
-
 def test_notebook_01_on_an_instructors_own_flat_folder_of_tiles(tmp_path, shared_data):
     from course_utils.run import NOTEBOOKS_DIR, run_course
 

@@ -67,7 +67,10 @@ def test_with_no_data_and_no_network_each_notebook_ends_within_seconds_naming_th
         if result.status == "no data":
             assert result.seconds < 60 and "section '1. " in result.error, result.error
     assert time.monotonic() - started < 300
-    first, errors = first_output_and_log(results[0].output)  # what a student sees first
+    satellite = results[0]  # notebook 01 says so loudly and marks its metrics
+    assert satellite.metrics["synthetic"] is True
+    assert "SYNTHETIC STAND-IN" in satellite.output.read_text()
+    first, errors = first_output_and_log(satellite.output)  # what a student sees first
     assert first.startswith("profile smoke for 01_satellite_pairs"), first
     assert not [w for w in ("oneDNN", "cuInit", "cuda drivers", "absl") if w in errors], errors
 
