@@ -30,7 +30,8 @@ HEADLINE = {
     "03_vgg16_omniglot": ["one_shot_20way_accuracy", "siamese_20way_accuracy",
                           "nn_baseline_accuracy"],
     "04_plant_disease": ["fewshot_1shot_accuracy", "fewshot_5shot_accuracy", "verification_auc"],
-    "05_autoencoder_retrieval": ["reconstruction_mse", "precision_at_5", "ann_recall_at_10"],
+    "05_autoencoder_retrieval": ["reconstruction_mse", "precision_at_5",
+                                 "contrastive_precision_at_5"],
 }
 
 
