@@ -194,3 +194,53 @@ def plot_bars(values: Mapping[str, float], title: str, xlabel: str = "",
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_similarity_matrices(matrices: Mapping[str, np.ndarray], title: str | None = None,
+                             size: float = 3.4) -> Figure:
+    """Draw square similarity matrices side by side as heat maps (cosine: -1 blue to 1 red)."""
+    if not matrices:
+        raise ValueError("no similarity matrices to show")
+    for name, matrix in matrices.items():
+        shape = np.shape(matrix)
+        if len(shape) != 2 or shape[0] != shape[1]:
+            raise ValueError(f"similarity matrix {name!r} must be square, got shape {shape}")
+    fig, axes = plt.subplots(1, len(matrices), figsize=(size * len(matrices) + 0.8, size),
+                             squeeze=False)
+    for ax, (name, matrix) in zip(axes[0], matrices.items()):
+        shown = ax.imshow(np.asarray(matrix), cmap="coolwarm", vmin=-1, vmax=1)
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(shown, ax=list(axes[0]), shrink=0.8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_embedding_maps(points: Mapping[str, np.ndarray], labels: Sequence[int],
+                        class_names: Sequence[str], title: str | None = None,
+                        size: float = 4.2) -> Figure:
+    """Scatter 2-d maps of the same items side by side, one colour per class, one shared legend."""
+    if not points:
+        raise ValueError("no embedding maps to show")
+    labels = np.asarray(labels)
+    for name, xy in points.items():
+        if np.shape(xy) != (len(labels), 2):
+            raise ValueError(f"map {name!r} must be ({len(labels)}, 2) points, got {np.shape(xy)}")
+    fig, axes = plt.subplots(1, len(points), figsize=(size * len(points), size + 0.6),
+                             squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for ax, (name, xy) in zip(axes[0], points.items()):
+        for label in np.unique(labels):
+            chosen = labels == label
+            ax.scatter(*np.asarray(xy)[chosen].T, s=6, color=colours(int(label) % 10),
+                       label=class_names[int(label)])
+        ax.set_title(name, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, markerscale=2)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

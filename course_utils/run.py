@@ -38,8 +38,8 @@ HEADLINE = {
                           "nn_baseline_accuracy": "1-NN"},
     "04_plant_disease": {"fewshot_1shot_accuracy": "1-shot", "fewshot_5shot_accuracy": "5-shot",
                          "verification_auc": "AUC"},
-    "05_autoencoder_retrieval": {"reconstruction_mse": "MSE", "precision_at_5": "P@5",
-                                 "ann_recall_at_10": "ANN R@10"},
+    "05_autoencoder_retrieval": {"reconstruction_mse": "MSE", "precision_at_5": "AE P@5",
+                                 "contrastive_precision_at_5": "Siamese P@5"},
 }
 STATUSES = ("ok", "no data", "synthetic", "failed")
 TERMINAL_WIDTH = 100

@@ -1,4 +1,5 @@
-"""Notebook 05: its teaching code (autoencoder, resumable training, LSH, denoising), smoke run."""
+"""Notebook 05: its teaching code (autoencoder, resumable training, LSH, denoising, Siamese
+encoder without labels: augmentations, NT-Xent), smoke run."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from conftest import count_plots, notebook_namespace
 NAME = "05_autoencoder_retrieval"
 METRIC_KEYS = {"reconstruction_mse", "precision_at_1", "precision_at_5", "precision_at_10",
                "map_at_100", "pixel_precision_at_5", "pca_precision_at_5",
-               "denoising_precision_at_5", "ann_recall_at_10", "ann_speedup", "train_seconds"}
+               "denoising_precision_at_5", "ann_recall_at_10", "ann_speedup", "train_seconds",
+               "contrastive_precision_at_1", "contrastive_precision_at_5",
+               "contrastive_precision_at_10", "contrastive_map_at_100"}
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +146,71 @@ def test_denoising_autoencoder_adds_noise_only_while_training(ns, images):
     assert np.std(np.asarray(noise(images, training=True)) - images) == pytest.approx(0.5, rel=0.1)
 
 
+def test_nt_xent_of_random_codes_is_log_2n_minus_1(ns):
+    rng = np.random.default_rng(0)
+    z_a, z_b = rng.normal(size=(2, 16, 2048)).astype("float32")
+    loss = float(ns["nt_xent"](z_a, z_b, temperature=1.0))
+    assert loss == pytest.approx(np.log(2 * 16 - 1), abs=0.05)
+
+
+def test_nt_xent_is_low_when_views_agree_and_high_when_partners_are_swapped(ns):
+    rng = np.random.default_rng(1)
+    z_a = rng.normal(size=(16, 64)).astype("float32")
+    z_b = z_a + rng.normal(scale=0.05, size=z_a.shape).astype("float32")
+    aligned = float(ns["nt_xent"](z_a, z_b, 0.2))
+    swapped = float(ns["nt_xent"](z_a, np.roll(z_b, 1, axis=0), 0.2))
+    assert aligned < 0.2 * np.log(2 * 16 - 1) < np.log(2 * 16 - 1) < swapped
+
+
+def test_ntxent_loss_splits_the_twins_output_and_survives_serialisation(ns):
+    import keras
+
+    rng = np.random.default_rng(2)
+    z_a, z_b = rng.normal(size=(2, 8, 4)).astype("float32")
+    loss = ns["NTXent"](0.5)
+    both = np.concatenate([z_a, z_b], axis=1)
+    assert float(loss(np.zeros(8), both)) == pytest.approx(float(ns["nt_xent"](z_a, z_b, 0.5)),
+                                                           rel=1e-5)
+    restored = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert type(restored).__name__ == "NTXent" and restored.temperature == 0.5
+    with pytest.raises(ValueError, match="temperature"):
+        ns["NTXent"](0.0)
+
+
+def test_augment_gives_two_different_views_of_the_same_shape_and_range(ns, images):
+    import tensorflow as tf
+
+    tf.random.set_seed(0)
+    first, second = ns["augment"](images).numpy(), ns["augment"](images).numpy()
+    assert first.shape == second.shape == images.shape
+    assert 0 <= first.min() and first.max() <= 1
+    assert np.abs(first - second).mean(axis=(1, 2, 3)).min() > 0.01  # every pair differs
+
+
+def test_crop_keeps_the_size_and_checks_its_scale(ns, images):
+    assert ns["random_resized_crop"](images, 0.5).shape == images.shape
+    with pytest.raises(ValueError, match="min_scale"):
+        ns["random_resized_crop"](images, 0.0)
+
+
+def test_colour_jitter_of_strength_zero_changes_nothing(ns, images):
+    np.testing.assert_allclose(ns["colour_jitter"](images, 0.0).numpy(), images, atol=1e-4)
+
+
+def test_siamese_twins_share_one_encoder_that_survives_a_keras_round_trip(ns, images, tmp_path):
+    import keras
+
+    encoder, head, siamese = ns["build_siamese_encoder"](width=4, projection=6)
+    assert encoder.output_shape == (None, 16) and siamese.output_shape == (None, 12)
+    assert [layer.name for layer in siamese.layers].count("siamese_encoder") == 1
+    both = siamese.predict([images, images], verbose=0)
+    np.testing.assert_allclose(both[:, :6], both[:, 6:], atol=1e-5)  # same view, same code
+    encoder.save(tmp_path / "encoder.keras")
+    loaded = keras.models.load_model(tmp_path / "encoder.keras")
+    np.testing.assert_allclose(loaded.predict(images, verbose=0),
+                               encoder.predict(images, verbose=0), atol=1e-5)
+
+
 @pytest.mark.notebook
 def test_notebook_05_runs_and_reports_its_numbers(run_notebook):
     m = run_notebook(NAME).metrics
@@ -155,10 +223,11 @@ def test_notebook_05_runs_and_reports_its_numbers(run_notebook):
         assert 0 <= m[key] <= 1, key
     assert m["pixel_precision_at_5"] > 0.1  # pixels beat chance even on the smoke slice
     assert m["ann_recall_at_10"] > 0.5 and m["ann_speedup"] > 0 and m["train_seconds"] > 0
+    assert m["contrastive_precision_at_1"] > 0 and m["contrastive_map_at_100"] > 0
 
 
 @pytest.mark.notebook
 def test_notebook_05_shows_pictures(run_notebook):
     output = run_notebook(NAME).output
     images = count_plots(output)
-    assert images >= 8
+    assert images >= 16  # 9 before section 6; its views, loss, similarity, bars, classes, grid, maps

@@ -76,3 +76,25 @@ def test_show_retrieval_frames_hits_and_misses():
 def test_plot_bars_writes_values():
     fig = plotting.plot_bars({"seed": 0.75, "ours": 0.99}, "accuracy", reference=0.955)
     assert [t.get_text().strip() for t in fig.axes[0].texts] == ["0.75", "0.99"]
+
+
+def test_similarity_matrices_are_drawn_side_by_side_on_a_fixed_scale():
+    fig = plotting.plot_similarity_matrices({"before": np.eye(4), "after": -np.eye(4)}, "batch")
+    maps = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in maps] == ["before", "after"]
+    assert maps[0].images[0].get_clim() == (-1, 1)
+    with pytest.raises(ValueError, match="square"):
+        plotting.plot_similarity_matrices({"bad": np.ones((2, 3))})
+    with pytest.raises(ValueError, match="no similarity"):
+        plotting.plot_similarity_matrices({})
+
+
+def test_embedding_maps_colour_every_class_and_check_their_points():
+    labels = np.array([0, 1, 2, 1, 0])
+    points = {"autoencoder": RNG.normal(size=(5, 2)), "Siamese": RNG.normal(size=(5, 2))}
+    fig = plotting.plot_embedding_maps(points, labels, ["cat", "dog", "ship"], "maps")
+    assert [ax.get_title() for ax in fig.axes] == ["autoencoder", "Siamese"]
+    assert all(len(ax.collections) == 3 for ax in fig.axes)
+    assert [t.get_text() for t in fig.axes[-1].get_legend().get_texts()] == ["cat", "dog", "ship"]
+    with pytest.raises(ValueError, match=r"\(5, 2\)"):
+        plotting.plot_embedding_maps({"bad": np.zeros((4, 2))}, labels, ["cat", "dog", "ship"])
