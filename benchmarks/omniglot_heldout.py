@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -33,9 +34,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "03_vgg16_omniglot.ipynb"
-# The notebook cells a fold runs, found by what they hold: tower, Siamese model, classifier,
-# its training, cosine, copies, turned versions, the Siamese head's training and its scoring.
-MARKERS = ("def vgg16_tower", "def siamese_model", "def character_classifier", "classifier.fit(",
+# The notebook cells a fold runs, found by what they hold: tower, Siamese model, classifier, its
+# compilation and its training, cosine, copies, turned versions, the Siamese head's training and
+# its scoring.
+MARKERS = ("def vgg16_tower", "def siamese_model", "def character_classifier", "classifier.compile(",
+           "fit_or_resume(classifier",
            "def embedding_similarity", "TTA_COPIES =", "def turned_embeddings",
            "turned_result =", "tower.trainable = False",
            "def head_similarity")
@@ -76,6 +79,7 @@ def run_fold(cells: list[str], profile, background, alphabet_of: np.ndarray,
     import keras
 
     from course_utils import oneshot
+    from course_utils.checkpoints import EpochClock, fit_or_resume
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
@@ -83,13 +87,17 @@ def run_fold(cells: list[str], profile, background, alphabet_of: np.ndarray,
                                    alphabet_of[held], drawer_of[held], n_runs=runs, seed=seed + 1)
     train = training_set(background, ~held, profile.n_images, seed)
     ns = {"keras": keras, "np": np, "oneshot": oneshot, "time": time, "replace": replace,
-          "profile": profile, "SEED": seed, "background": train, "model_runs": model_runs}
+          "profile": profile, "SEED": seed, "background": train, "model_runs": model_runs,
+          "EpochClock": EpochClock, "fit_or_resume": fit_or_resume}
     for source in cells[:3]:
         exec(source, ns)
     ns["tower"] = ns["vgg16_tower"](profile.image_size, profile.width)
     ns["siamese"] = ns["siamese_model"](ns["tower"])
-    for source in cells[3:]:
-        exec(source, ns)
+    # Each fold trains afresh: a folder of its own, so no fold reuses another's finished weights.
+    with tempfile.TemporaryDirectory(prefix="omniglot-heldout-") as folder:
+        ns["checkpoints"] = Path(folder)
+        for source in cells[3:]:
+            exec(source, ns)
     return {**{key: ns[result].accuracy for key, result in SCORES.items()},
             "trials": ns["tta_result"].trials,
             "train_characters": len(train.class_names),

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 
 from . import pairs
+from .oneshot import EpochSource
 
 
 class FreshPairs(keras.utils.PyDataset):
@@ -21,7 +22,10 @@ class FreshPairs(keras.utils.PyDataset):
     ``hard=True`` makes every rotated view a ``pairs.hard_view``. ``batches_per_epoch`` fixes the
     length of an epoch whatever the number of tiles (default: one pass over the pairs); pairs are
     then read cyclically, and fixed pairs continue where the last epoch stopped. Labels: 0 similar,
-    1 dissimilar.
+    1 dissimilar. With a ``clock`` (a ``checkpoints.EpochClock`` passed to ``fit`` as a callback
+    too) each epoch's views and pairs, or where the fixed pairs start, follow from the epoch ``fit``
+    is in alone, so a resumed ``fit`` sees the batches an uninterrupted one would have; every
+    ``fit`` then starts at the first fixed pair.
 
     Raises:
         ValueError: fewer than 2 tiles, a batch size or epoch length below 1, or tiles too small
@@ -30,7 +34,7 @@ class FreshPairs(keras.utils.PyDataset):
 
     def __init__(self, tiles: np.ndarray, size: int, batch_size: int, n_views: int = 3,
                  hard: bool = False, fresh: bool = True, seed: int = 0,
-                 batches_per_epoch: int | None = None):
+                 batches_per_epoch: int | None = None, clock: EpochSource | None = None):
         super().__init__()
         if len(tiles) < 2:
             raise ValueError(f"need at least 2 tiles to make dissimilar pairs, got {len(tiles)}")
@@ -40,12 +44,13 @@ class FreshPairs(keras.utils.PyDataset):
             raise ValueError(f"batches_per_epoch must be at least 1 or None, got {batches_per_epoch}")
         self.tiles, self.size, self.batch_size = tiles, size, batch_size
         self.n_views, self.hard, self.fresh, self.seed = n_views, hard, fresh, seed
-        self.batches_per_epoch = batches_per_epoch
-        self.epoch, self.start = 0, 0
+        self.batches_per_epoch, self.clock = batches_per_epoch, clock
+        self.epoch, self.start, self.drawn = 0, 0, -1
         self._draw()
 
     def _draw(self) -> None:
         seed = self.seed + 1000 * self.epoch
+        self.drawn = self.epoch
         self.views = pairs.make_views(self.tiles, self.size, self.n_views, seed=seed, hard=self.hard)
         self.pairs = pairs.make_pairs(self.views.groups, seed=seed)
 
@@ -62,9 +67,22 @@ class FreshPairs(keras.utils.PyDataset):
         return ((images[self.pairs.left[batch]], images[self.pairs.right[batch]]),
                 self.pairs.label[batch].astype(np.float32))
 
+    def on_epoch_begin(self) -> None:
+        """With a clock, go to the epoch ``fit`` is in: a resumed or later ``fit`` draws what it
+        would have drawn as epoch ``clock.epoch`` of a fresh one (fixed pairs then start at 0)."""
+        if self.clock is None:
+            return
+        self.epoch = self.clock.epoch
+        if self.fresh and self.drawn != self.epoch:
+            self._draw()
+        elif not self.fresh and self.batches_per_epoch is not None:
+            self.start = self.epoch * self.batches_per_epoch * self.batch_size % len(self.pairs)
+
     def on_epoch_end(self) -> None:
         """Draw the next epoch's views and pairs, or move on through the fixed ones."""
         self.epoch += 1
+        if self.clock is not None:
+            return  # the next on_epoch_begin goes to the clock's epoch
         if self.fresh:
             self._draw()
         elif self.batches_per_epoch is not None:

@@ -19,7 +19,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -476,12 +476,14 @@ def pair_stream(images: np.ndarray, labels: np.ndarray, batch_size: int, steps: 
 
 
 def embedding_pair_stream(embeddings: np.ndarray, labels: np.ndarray, batch_size: int, steps: int,
-                          seed: int = 0):
+                          seed: int = 0, clock: EpochSource | None = None):
     """Return a ``tf.data`` stream of ``steps`` batches of ``((left, right), same)`` embedding pairs.
 
     For training a head on a frozen tower: the embeddings are computed once, and pairs of them are
     drawn afresh every epoch as in ``pair_stream``. Batches are gathered in numpy, so a large bank
-    never becomes a TensorFlow constant.
+    never becomes a TensorFlow constant. With a ``clock`` (``checkpoints.EpochClock``, also passed
+    to ``fit`` as a callback) epoch ``e`` is drawn from ``(seed, e)`` alone, so a resumed ``fit``
+    sees the batches an uninterrupted one would have.
 
     Raises:
         ValueError: the embeddings are not one row per label.
@@ -492,9 +494,10 @@ def embedding_pair_stream(embeddings: np.ndarray, labels: np.ndarray, batch_size
     if embeddings.ndim != 2 or len(embeddings) != len(labels):
         raise ValueError(f"need one embedding row per label: got embeddings of shape {embeddings.shape} "
                          f"for {len(labels)} labels")
-    rng = np.random.default_rng(seed)
+    draw = _epoch_rngs(seed, clock)
 
     def batches():
+        rng = draw()
         for _ in range(steps):
             left, right, same = pair_indices(labels, batch_size, rng)
             yield (embeddings[left], embeddings[right]), same
@@ -505,11 +508,17 @@ def embedding_pair_stream(embeddings: np.ndarray, labels: np.ndarray, batch_size
 
 
 def class_stream(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int = 0,
-                 augment: bool = True):
-    """Return a ``tf.data`` stream of one shuffled epoch of ``(image, label)`` batches."""
-    rng = np.random.default_rng(seed)
+                 augment: bool = True, clock: EpochSource | None = None):
+    """Return a ``tf.data`` stream of one shuffled epoch of ``(image, label)`` batches.
+
+    With a ``clock`` (``checkpoints.EpochClock``, also passed to ``fit`` as a callback) epoch ``e``
+    is shuffled and distorted from ``(seed, e)`` alone, so a resumed ``fit`` sees the batches an
+    uninterrupted one would have; without one, each epoch continues the previous one's generator.
+    """
+    draw = _epoch_rngs(seed, clock)
 
     def batches():
+        rng = draw()
         order = rng.permutation(len(labels))
         for start in range(0, len(order), batch_size):
             index = order[start:start + batch_size]
@@ -522,6 +531,24 @@ def class_stream(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: 
         return (apply_affine(pixels, transforms) if augment else pixels), label
 
     return _stream(batches, gather, (np.int64, labels.dtype, np.float32), -(-len(labels) // batch_size))
+
+
+class EpochSource(Protocol):
+    """Anything that says which epoch (from 0) is being drawn, such as ``checkpoints.EpochClock``."""
+
+    epoch: int
+
+
+def _epoch_rngs(seed: int, clock: EpochSource | None) -> Callable[[], np.random.Generator]:
+    """Return a function giving the generator for the epoch about to be drawn.
+
+    With a clock: a new generator seeded by ``(seed, clock.epoch)``. Without one: the same
+    generator every time, so each epoch continues where the last one stopped.
+    """
+    if clock is None:
+        rng = np.random.default_rng(seed)
+        return lambda: rng
+    return lambda: np.random.default_rng([seed, clock.epoch])
 
 
 def _transforms(n: int, size: int, rng: np.random.Generator, augment: bool) -> np.ndarray:

@@ -93,3 +93,35 @@ def test_keras_fit_runs_every_epoch_on_fresh_pairs(tiles):
     model.compile("sgd", "mse")
     history = model.fit(data, epochs=3, verbose=0)
     assert len(history.history["loss"]) == 3 and data.epoch >= 3
+
+
+def test_with_a_clock_each_epoch_is_drawn_from_the_epoch_fit_is_in(tiles):
+    from course_utils.checkpoints import EpochClock
+
+    clock = EpochClock()
+    data = FreshPairs(tiles, 16, batch_size=8, seed=2, clock=clock)
+    seen = []
+    for epoch in range(3):
+        clock.on_epoch_begin(epoch)
+        data.on_epoch_begin()
+        seen.append(data[0][0][0])
+        data.on_epoch_end()
+    resumed_clock = EpochClock()  # a resumed fit that starts at epoch 2
+    resumed = FreshPairs(tiles, 16, batch_size=8, seed=2, clock=resumed_clock)
+    resumed_clock.on_epoch_begin(2)
+    resumed.on_epoch_begin()
+    np.testing.assert_array_equal(resumed[0][0][0], seen[2])
+    assert not np.array_equal(seen[1], seen[2])
+
+
+def test_with_a_clock_fixed_pairs_start_where_that_epoch_starts(tiles):
+    from course_utils.checkpoints import EpochClock
+
+    clock = EpochClock()
+    data = FreshPairs(tiles, 16, batch_size=8, fresh=False, batches_per_epoch=2, clock=clock)
+    clock.on_epoch_begin(1)
+    data.on_epoch_begin()
+    np.testing.assert_array_equal(data[0][1], data.pairs.label[16:24])
+    clock.on_epoch_begin(0)  # the next fit starts at the first pair again
+    data.on_epoch_begin()
+    np.testing.assert_array_equal(data[0][1], data.pairs.label[:8])
