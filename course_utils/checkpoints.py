@@ -4,8 +4,8 @@ Colab disconnects and Binder culls idle kernels; a long ``fit`` should not start
 trains in a folder of its own (one subfolder of the notebook's ``CHECKPOINT_DIR`` per model):
 
 - ``backup/``: Keras' ``BackupAndRestore`` state (weights, optimizer state, epoch number), written at
-  every epoch end; ``fit`` restarted with the same folder resumes at the next epoch. Keras deletes
-  it when ``fit`` finishes.
+  every epoch end; ``fit`` restarted with the same folder resumes at the next epoch. It is removed
+  once the finished weights are saved.
 - ``history.csv``: one row per finished epoch (``CSVLogger``), kept across restarts, so the
   training curve is whole however often the run was interrupted.
 - ``finished.weights.h5``: the weights once ``fit`` has finished. A later call with the same folder
