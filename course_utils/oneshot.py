@@ -19,7 +19,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -482,8 +482,7 @@ def embedding_pair_stream(embeddings: np.ndarray, labels: np.ndarray, batch_size
     For training a head on a frozen tower: the embeddings are computed once, and pairs of them are
     drawn afresh every epoch as in ``pair_stream``. Batches are gathered in numpy, so a large bank
     never becomes a TensorFlow constant. With a ``clock`` (``checkpoints.EpochClock``, also passed
-    to ``fit`` as a callback) epoch ``e`` is drawn from ``(seed, e)`` alone, so a resumed ``fit``
-    sees the batches an uninterrupted one would have.
+    to ``fit`` as a callback) a resumed ``fit`` sees the batches an uninterrupted one would have.
 
     Raises:
         ValueError: the embeddings are not one row per label.
@@ -494,12 +493,14 @@ def embedding_pair_stream(embeddings: np.ndarray, labels: np.ndarray, batch_size
     if embeddings.ndim != 2 or len(embeddings) != len(labels):
         raise ValueError(f"need one embedding row per label: got embeddings of shape {embeddings.shape} "
                          f"for {len(labels)} labels")
-    draw = _epoch_rngs(seed, clock)
+    def draws(rng):
+        for _ in range(steps):
+            yield pair_indices(labels, batch_size, rng)
+
+    epoch = _epochs(seed, clock, draws)
 
     def batches():
-        rng = draw()
-        for _ in range(steps):
-            left, right, same = pair_indices(labels, batch_size, rng)
+        for left, right, same in epoch():
             yield (embeddings[left], embeddings[right]), same
 
     side = tf.TensorSpec((None, embeddings.shape[1]), tf.float32)
@@ -511,18 +512,17 @@ def class_stream(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: 
                  augment: bool = True, clock: EpochSource | None = None):
     """Return a ``tf.data`` stream of one shuffled epoch of ``(image, label)`` batches.
 
-    With a ``clock`` (``checkpoints.EpochClock``, also passed to ``fit`` as a callback) epoch ``e``
-    is shuffled and distorted from ``(seed, e)`` alone, so a resumed ``fit`` sees the batches an
-    uninterrupted one would have; without one, each epoch continues the previous one's generator.
+    Each epoch continues the previous one's generator. With a ``clock`` (``checkpoints.EpochClock``,
+    also passed to ``fit`` as a callback) a resumed ``fit`` sees the batches an uninterrupted one
+    would have.
     """
-    draw = _epoch_rngs(seed, clock)
-
-    def batches():
-        rng = draw()
+    def draws(rng):
         order = rng.permutation(len(labels))
         for start in range(0, len(order), batch_size):
             index = order[start:start + batch_size]
             yield index, labels[index], _transforms(len(index), images.shape[1], rng, augment)
+
+    batches = _epochs(seed, clock, draws)
 
     def gather(index, label, transforms):
         import tensorflow as tf
@@ -539,16 +539,28 @@ class EpochSource(Protocol):
     epoch: int
 
 
-def _epoch_rngs(seed: int, clock: EpochSource | None) -> Callable[[], np.random.Generator]:
-    """Return a function giving the generator for the epoch about to be drawn.
+def _epochs(seed: int, clock: EpochSource | None,
+            draws: Callable[[np.random.Generator], Iterator]) -> Callable[[], Iterator]:
+    """Return a generator function giving one epoch of ``draws`` from one generator seeded by ``seed``.
 
-    With a clock: a new generator seeded by ``(seed, clock.epoch)``. Without one: the same
-    generator every time, so each epoch continues where the last one stopped.
+    Each epoch continues where the last one stopped. With a clock, a ``fit`` resumed at epoch ``e``
+    first replays (and discards) the random draws of the epochs before ``e``, so it sees exactly
+    the batches an uninterrupted run would have, and an uninterrupted run draws what it always drew.
     """
-    if clock is None:
-        rng = np.random.default_rng(seed)
-        return lambda: rng
-    return lambda: np.random.default_rng([seed, clock.epoch])
+    state = {"rng": np.random.default_rng(seed), "next": 0}
+
+    def epoch() -> Iterator:
+        if clock is not None:
+            if clock.epoch < state["next"]:  # a new fit from epoch 0: start the sequence again
+                state.update(rng=np.random.default_rng(seed), next=0)
+            for _ in range(state["next"], clock.epoch):
+                for _ in draws(state["rng"]):
+                    pass
+            state["next"] = clock.epoch
+        state["next"] += 1
+        yield from draws(state["rng"])
+
+    return epoch
 
 
 def _transforms(n: int, size: int, rng: np.random.Generator, augment: bool) -> np.ndarray:
