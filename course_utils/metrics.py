@@ -182,3 +182,20 @@ def results_table(rows: Sequence[Mapping[str, Any]]):
     import pandas as pd
 
     return pd.DataFrame(list(rows)).astype(object).fillna("")
+
+
+BENCHMARK_RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+
+
+def spread_summary(benchmark: str, profile: str, folder: str | os.PathLike = BENCHMARK_RESULTS) -> str | None:
+    """Return the spread a seeds benchmark wrote (``<benchmark>_<profile>.json``) as text; None if absent."""
+    path = Path(folder) / f"{benchmark}_{profile}.json"
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    lines = [f"{path.name}: {len(record.get('runs', []))} runs of the {record.get('profile')} profile, "
+             f"{record.get('date')}, commit {record.get('commit')}"]
+    for key, values in record.get("spread", {}).items():
+        lines.append(f"  {key}: mean {values['mean']:.3f}, min {values['min']:.3f}, "
+                     f"max {values['max']:.3f} ({values['runs']} runs)")
+    return "\n".join(lines)

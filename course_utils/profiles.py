@@ -64,7 +64,7 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
                       val_pairs=100, eval_pairs=200, kaggle_size=32, steps_per_epoch=3,
                       learning_rate=2e-3, classes_per_batch=4, width=8, margin=0.3,
                       classes=APPLE_CLASSES),
-        "cpu": dict(image_size=96, n_images=None, epochs=25, batch_size=32, minutes=15, episodes=300,
+        "cpu": dict(image_size=128, n_images=None, epochs=30, batch_size=32, minutes=15, episodes=300,
                     n_way=4, n_query=10, held_out_classes=0, eval_fraction=0.25, val_fraction=0.15,
                     val_pairs=1000, eval_pairs=2000, kaggle_size=112, steps_per_epoch=20,
                     learning_rate=2e-3, classes_per_batch=4, width=32, margin=0.3,

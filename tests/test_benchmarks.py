@@ -87,3 +87,38 @@ def test_omniglot_heldout_names_an_unknown_background_set(shared_data):
     assert completed.returncode != 0
     assert "unknown Omniglot set(s) 'images_backround_small1'" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def plant_seeds(*args):
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "plant_seeds.py"), *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=900,
+                          env={**os.environ, "COURSE_OFFLINE": "1"})
+
+
+def test_plant_seeds_runs_the_notebook_per_seed_on_a_held_out_split(shared_data, tmp_path):
+    output, work = tmp_path / "spread.json", tmp_path / "work"
+    completed = plant_seeds("--data-dir", str(shared_data / "plantvillage"), "--profile", "smoke",
+                            "--seeds", "0", "1", "--splits", "1", "--output", str(output),
+                            "--work-dir", str(work))
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    record = json.loads(output.read_text())
+    assert json.loads(completed.stdout.strip().splitlines()[-1]) == record
+    assert record["profile"] == "smoke" and record["date"] and record["commit"]
+    assert [(run["split"], run["seed"], run["status"]) for run in record["runs"]] == [(0, 0, "ok"), (0, 1, "ok")]
+    for key in ("fewshot_1shot_accuracy", "fewshot_5shot_accuracy", "verification_auc"):
+        values = [run["metrics"][key] for run in record["runs"]]
+        spread = record["spread"][key]
+        assert spread["runs"] == 2 and spread["min"] == min(values) and spread["max"] == max(values)
+        assert spread["mean"] == np.mean(values)
+        assert f"{key}: mean {spread['mean']:.3f}" in completed.stdout
+    # a third of each class held out, never trained on: 60 images -> 40 to train, 20 to score
+    for folder in (shared_data / "plantvillage" / "segmented").iterdir():
+        train = {p.name for p in (work / "split0" / "train" / "segmented" / folder.name).iterdir()}
+        heldout = {p.name for p in (work / "split0" / "heldout" / "segmented" / folder.name).iterdir()}
+        assert len(train) == 40 and len(heldout) == 20 and not train & heldout
+
+
+def test_plant_seeds_refuses_a_held_out_fraction_outside_zero_to_one(tmp_path):
+    completed = plant_seeds("--data-dir", str(tmp_path), "--held-out", "1.5")
+    assert completed.returncode != 0
+    assert "--held-out must lie between 0 and 1" in completed.stderr

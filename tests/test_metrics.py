@@ -94,3 +94,15 @@ def test_results_table_fills_missing_cells():
     table = results_table([{"model": "seed", "accuracy": 0.955}, {"model": "ours", "auc": 0.99}])
     assert list(table.columns) == ["model", "accuracy", "auc"]
     assert table.loc[1, "accuracy"] == ""
+
+
+def test_spread_summary_reads_a_benchmark_results_file_with_its_date_and_commit(tmp_path):
+    from course_utils.metrics import spread_summary
+
+    assert spread_summary("plant_seeds", "cpu", tmp_path) is None
+    record = {"profile": "cpu", "date": "2026-01-02", "commit": "abc123", "runs": [{}, {}],
+              "spread": {"verification_auc": {"mean": 0.9, "min": 0.85, "max": 0.95, "runs": 2}}}
+    (tmp_path / "plant_seeds_cpu.json").write_text(json.dumps(record))
+    text = spread_summary("plant_seeds", "cpu", tmp_path)
+    assert "2 runs of the cpu profile, 2026-01-02, commit abc123" in text
+    assert "verification_auc: mean 0.900, min 0.850, max 0.950 (2 runs)" in text
