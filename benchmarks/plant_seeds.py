@@ -93,12 +93,15 @@ def main(argv=None) -> int:
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="plant-seeds-"))
     notebook = select_notebooks(["04"])
     splits = [None] if args.eval_dir else list(range(args.splits))
-    runs = []
+    if not splits or not args.seeds:
+        parser.error("need at least one split and one seed")
+    commit, runs = git_commit(), []
     for split in splits:
         if split is None:
             train, heldout = args.data_dir.resolve(), args.eval_dir.resolve()
         else:
-            train, heldout = split_folder(args.data_dir.resolve(), work / f"split{split}", args.held_out, split)
+            train, heldout = split_folder(args.data_dir.resolve(), work / f"split{split}",
+                                          args.held_out, split)
         for seed in args.seeds:
             name = f"split{split}_seed{seed}" if split is not None else f"seed{seed}"
             params = {"SEED": seed, "DATA_DIR": str(train), "EVAL_DIR": str(heldout)}
@@ -109,16 +112,19 @@ def main(argv=None) -> int:
             runs.append(run)
             shown = ", ".join(f"{k} {v:.3f}" for k, v in run["metrics"].items())
             print(f"{name}: {result.status} in {run['minutes']:.1f} min; {shown}", flush=True)
-    record = {"benchmark": "plant_seeds", "profile": args.profile, "date": time.strftime("%Y-%m-%d"),
-              "commit": git_commit(), "data_dir": str(args.data_dir),
-              "eval_dir": str(args.eval_dir) if args.eval_dir else None,
-              "held_out": None if args.eval_dir else args.held_out, "seeds": args.seeds,
-              "splits": len(splits), "runs": runs, "spread": spread([r for r in runs if r["status"] == "ok"])}
+            # written after every run, so a long benchmark cut short still leaves its runs on record
+            record = {"benchmark": "plant_seeds", "profile": args.profile,
+                      "date": time.strftime("%Y-%m-%d"), "commit": commit,
+                      "data_dir": str(args.data_dir),
+                      "eval_dir": str(args.eval_dir) if args.eval_dir else None,
+                      "held_out": None if args.eval_dir else args.held_out, "seeds": args.seeds,
+                      "splits": len(splits), "runs": runs,
+                      "spread": spread([r for r in runs if r["status"] == "ok"])}
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps(record, indent=2) + "\n")
     for key, values in record["spread"].items():
         print(f"{key}: mean {values['mean']:.3f}, min {values['min']:.3f}, max {values['max']:.3f} "
               f"({values['runs']} runs)")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record))
     return 0 if all(r["status"] == "ok" for r in runs) else 1
 
