@@ -194,7 +194,9 @@ def spread_summary(benchmark: str, profile: str, folder: str | os.PathLike = BEN
         return None
     record = json.loads(path.read_text())
     lines = [f"{path.name}: {len(record.get('runs', []))} runs of the {record.get('profile')} profile, "
-             f"{record.get('date')}, commit {record.get('commit')}"]
+             f"{record.get('date')}, commit {record.get('commit')}",
+             f"  trained on {record.get('data_dir')}, scored on "
+             f"{record.get('eval_dir') or 'a held-out part of it per split'}"]
     for key, values in record.get("spread", {}).items():
         lines.append(f"  {key}: mean {values['mean']:.3f}, min {values['min']:.3f}, "
                      f"max {values['max']:.3f} ({values['runs']} runs)")
