@@ -117,9 +117,7 @@ def cached(source: Source) -> Path | None:
     if not target.is_file():
         return None
     expected = expected_sha256(source)
-    stamp = target.with_name(f".{target.name}.sha256")
-    stat = target.stat()
-    key = f"{stat.st_size} {stat.st_mtime_ns}"
+    stamp, key = _stamp(target)
     if stamp.is_file():
         recorded_key, _, recorded_sha = stamp.read_text().strip().rpartition(" ")
         if recorded_key == key and expected in (None, recorded_sha):
@@ -131,6 +129,12 @@ def cached(source: Source) -> Path | None:
         return None
     _write_atomically(stamp, f"{key} {digest}\n")
     return target
+
+
+def _stamp(target: Path) -> tuple[Path, str]:
+    """Return the stamp file of a cached file and the size-and-time key it records."""
+    stat = target.stat()
+    return target.with_name(f".{target.name}.sha256"), f"{stat.st_size} {stat.st_mtime_ns}"
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -184,6 +188,12 @@ def _download_from_any(source: Source) -> Path:
         except ValueError as error:  # pooch's checksum check
             failures.append(f"{location}: {_reason(error)}")
             continue
+        target = cache_dir() / source.dataset / source.name
+        expected = expected_sha256(source)
+        if expected is not None:  # the download was just checked against it: no second hash
+            stamp, key = _stamp(target)
+            _write_atomically(stamp, f"{key} {expected}\n")
+            return target
         found = cached(source)
         if found is not None:
             return found
