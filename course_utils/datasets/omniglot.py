@@ -35,18 +35,17 @@ RUNS_ARCHIVE = "all_runs.zip"
 # small sets are byte-identical to shared/data's copies. all_runs.zip's was given by the course's
 # maintainers. Sizes in MB are rounded, for "what you need".
 SOURCES = {
-    "images_background": Source(
-        DATASET, "images_background.zip", BASE_URL + "images_background.zip",
-        "ad41ab679c8b5d90b271ef46be6987cc81211774a695c29dcc5367b2b26ee640", 9.5),
-    "images_evaluation": Source(
-        DATASET, "images_evaluation.zip", BASE_URL + "images_evaluation.zip",
-        "1f61a8f3366785b057fc117d9228e78a16e3d976c8953b2a10fcc74cf0609cee", 6.5),
-    "images_background_small1": Source(
-        DATASET, "images_background_small1.zip", BASE_URL + "images_background_small1.zip",
-        "f38eb80f801274ac2b4dff5b24289016bfaba4a7d5bb50deebf27104ad6cb8a4", 1.3),
-    "images_background_small2": Source(
-        DATASET, "images_background_small2.zip", BASE_URL + "images_background_small2.zip",
-        "3ccaa407515a8778e5d0861875af38b17e418f301ad5bb3b5a6b65d901a41c7f", 1.6),
+    name: Source(DATASET, f"{name}.zip", BASE_URL + f"{name}.zip", sha256, size_mb)
+    for name, (sha256, size_mb) in {
+        "images_background": (
+            "ad41ab679c8b5d90b271ef46be6987cc81211774a695c29dcc5367b2b26ee640", 9.5),
+        "images_evaluation": (
+            "1f61a8f3366785b057fc117d9228e78a16e3d976c8953b2a10fcc74cf0609cee", 6.5),
+        "images_background_small1": (
+            "f38eb80f801274ac2b4dff5b24289016bfaba4a7d5bb50deebf27104ad6cb8a4", 1.3),
+        "images_background_small2": (
+            "3ccaa407515a8778e5d0861875af38b17e418f301ad5bb3b5a6b65d901a41c7f", 1.6),
+    }.items()
 }
 SETS = tuple(SOURCES)
 RUNS = Source(DATASET, RUNS_ARCHIVE, BASE_URL + "one-shot-classification/" + RUNS_ARCHIVE,
