@@ -9,6 +9,8 @@ notebook with ``DATA_DIR`` on the rest and ``EVAL_DIR`` on the aside, so nothing
 trained on or chosen on. With ``--eval-dir`` the notebook trains on all of ``--data-dir`` and is
 scored on that folder instead, one run per seed. The last line printed is the JSON written to
 ``--output`` (default ``benchmarks/results/plant_seeds_<profile>.json``), with date and commit.
+``--append`` adds this invocation's runs to those already in ``--output`` (same profile, data and
+held-out fraction), each run keeping the date and commit it was measured at.
 
     python benchmarks/plant_seeds.py --data-dir ../shared/data/plantvillage --profile cpu \
         --seeds 0 1 --splits 2
@@ -64,6 +66,18 @@ def spread(runs: list[dict]) -> dict[str, dict[str, float]]:
     return summary
 
 
+def earlier_runs(output: Path, setting: dict) -> list[dict]:
+    """The runs already in ``output``, refused when they were measured in another setting."""
+    if not output.is_file():
+        return []
+    record = json.loads(output.read_text())
+    differs = {k: record.get(k) for k, v in setting.items() if record.get(k) != v}
+    if differs:
+        raise SystemExit(f"--append: {output} holds runs of another setting ({differs}); "
+                         f"give another --output or leave out --append")
+    return [{"commit": record.get("commit"), "date": record.get("date"), **run} for run in record["runs"]]
+
+
 def git_commit() -> str:
     """The checkout's commit, with '+changes' when the tree differs from it ('unknown' without git)."""
     try:
@@ -86,6 +100,7 @@ def main(argv=None) -> int:
     parser.add_argument("--held-out", type=float, default=1 / 3, help="fraction of each class held out")
     parser.add_argument("--output", type=Path, help="JSON results file")
     parser.add_argument("--work-dir", type=Path, help="where the executed notebooks go (default: temporary)")
+    parser.add_argument("--append", action="store_true", help="add the runs to those already in --output")
     args = parser.parse_args(argv)
     if not 0 < args.held_out < 1:
         parser.error(f"--held-out must lie between 0 and 1, got {args.held_out}")
@@ -95,7 +110,11 @@ def main(argv=None) -> int:
     splits = [None] if args.eval_dir else list(range(args.splits))
     if not splits or not args.seeds:
         parser.error("need at least one split and one seed")
-    commit, runs = git_commit(), []
+    commit, today = git_commit(), time.strftime("%Y-%m-%d")
+    setting = {"benchmark": "plant_seeds", "profile": args.profile, "data_dir": str(args.data_dir.resolve()),
+               "eval_dir": str(args.eval_dir.resolve()) if args.eval_dir else None,
+               "held_out": None if args.eval_dir else args.held_out}
+    runs = earlier_runs(output, setting) if args.append else []
     for split in splits:
         if split is None:
             train, heldout = args.data_dir.resolve(), args.eval_dir.resolve()
@@ -106,19 +125,17 @@ def main(argv=None) -> int:
             name = f"split{split}_seed{seed}" if split is not None else f"seed{seed}"
             params = {"SEED": seed, "DATA_DIR": str(train), "EVAL_DIR": str(heldout)}
             result, = run_course(notebook, work / name, args.profile, parameters=params, offline=True)
-            run = {"split": split, "seed": seed, "status": result.status, "minutes": result.seconds / 60,
+            run = {"split": split, "seed": seed, "commit": commit, "date": today,
+                   "status": result.status, "minutes": result.seconds / 60,
                    "metrics": {k: result.metrics[k] for k in HEADLINE if k in result.metrics},
                    "best_model": result.metrics.get("best_model"), "error": result.error}
             runs.append(run)
             shown = ", ".join(f"{k} {v:.3f}" for k, v in run["metrics"].items())
             print(f"{name}: {result.status} in {run['minutes']:.1f} min; {shown}", flush=True)
             # written after every run, so a long benchmark cut short still leaves its runs on record
-            record = {"benchmark": "plant_seeds", "profile": args.profile,
-                      "date": time.strftime("%Y-%m-%d"), "commit": commit,
-                      "data_dir": str(args.data_dir),
-                      "eval_dir": str(args.eval_dir) if args.eval_dir else None,
-                      "held_out": None if args.eval_dir else args.held_out, "seeds": args.seeds,
-                      "splits": len(splits), "runs": runs,
+            record = {**setting, "date": today, "commit": commit,
+                      "seeds": sorted({r["seed"] for r in runs}),
+                      "splits": len({r["split"] for r in runs}), "runs": runs,
                       "spread": spread([r for r in runs if r["status"] == "ok"])}
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(json.dumps(record, indent=2) + "\n")

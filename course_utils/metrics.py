@@ -193,8 +193,11 @@ def spread_summary(benchmark: str, profile: str, folder: str | os.PathLike = BEN
     if not path.is_file():
         return None
     record = json.loads(path.read_text())
-    lines = [f"{path.name}: {len(record.get('runs', []))} runs of the {record.get('profile')} profile, "
-             f"{record.get('date')}, commit {record.get('commit')}",
+    runs = record.get("runs", [])
+    measured = sorted({(run["date"], run["commit"]) for run in runs if "commit" in run}) \
+        or [(record.get("date"), record.get("commit"))]
+    when = "; ".join(f"{date}, commit {commit}" for date, commit in measured)
+    lines = [f"{path.name}: {len(runs)} runs of the {record.get('profile')} profile, {when}",
              f"  trained on {record.get('data_dir')}, scored on "
              f"{record.get('eval_dir') or 'a held-out part of it per split'}"]
     for key, values in record.get("spread", {}).items():

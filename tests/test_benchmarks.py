@@ -97,14 +97,17 @@ def plant_seeds(*args):
 
 def test_plant_seeds_runs_the_notebook_per_seed_on_a_held_out_split(shared_data, tmp_path):
     output, work = tmp_path / "spread.json", tmp_path / "work"
-    completed = plant_seeds("--data-dir", str(shared_data / "plantvillage"), "--profile", "smoke",
-                            "--seeds", "0", "1", "--splits", "1", "--output", str(output),
-                            "--work-dir", str(work))
+    common = ("--data-dir", str(shared_data / "plantvillage"), "--profile", "smoke", "--splits", "1",
+              "--output", str(output), "--work-dir", str(work))
+    first = plant_seeds(*common, "--seeds", "0")
+    assert first.returncode == 0, first.stderr[-2000:]
+    completed = plant_seeds(*common, "--seeds", "1", "--append")  # a later seed joins the record
     assert completed.returncode == 0, completed.stderr[-2000:]
     record = json.loads(output.read_text())
     assert json.loads(completed.stdout.strip().splitlines()[-1]) == record
     assert record["profile"] == "smoke" and record["date"] and record["commit"]
     assert [(run["split"], run["seed"], run["status"]) for run in record["runs"]] == [(0, 0, "ok"), (0, 1, "ok")]
+    assert all(run["commit"] == record["commit"] and run["date"] for run in record["runs"])
     for key in ("fewshot_1shot_accuracy", "fewshot_5shot_accuracy", "verification_auc"):
         values = [run["metrics"][key] for run in record["runs"]]
         spread = record["spread"][key]
@@ -116,6 +119,15 @@ def test_plant_seeds_runs_the_notebook_per_seed_on_a_held_out_split(shared_data,
         train = {p.name for p in (work / "split0" / "train" / "segmented" / folder.name).iterdir()}
         heldout = {p.name for p in (work / "split0" / "heldout" / "segmented" / folder.name).iterdir()}
         assert len(train) == 40 and len(heldout) == 20 and not train & heldout
+
+
+def test_plant_seeds_appends_only_to_runs_of_the_same_setting(tmp_path):
+    output = tmp_path / "spread.json"
+    output.write_text(json.dumps({"benchmark": "plant_seeds", "profile": "cpu", "held_out": 0.25,
+                                  "data_dir": str(tmp_path), "eval_dir": None, "runs": []}))
+    completed = plant_seeds("--data-dir", str(tmp_path), "--output", str(output), "--append")
+    assert completed.returncode != 0
+    assert "holds runs of another setting ({'held_out': 0.25})" in completed.stderr
 
 
 def test_plant_seeds_refuses_a_held_out_fraction_outside_zero_to_one(tmp_path):

@@ -106,3 +106,13 @@ def test_spread_summary_reads_a_benchmark_results_file_with_its_date_and_commit(
     text = spread_summary("plant_seeds", "cpu", tmp_path)
     assert "2 runs of the cpu profile, 2026-01-02, commit abc123" in text
     assert "verification_auc: mean 0.900, min 0.850, max 0.950 (2 runs)" in text
+
+
+def test_spread_summary_names_every_commit_its_runs_were_measured_at(tmp_path):
+    from course_utils.metrics import spread_summary
+
+    runs = [{"date": "2026-01-02", "commit": "abc123"}, {"date": "2026-01-03", "commit": "def456"}]
+    record = {"profile": "cpu", "date": "2026-01-03", "commit": "def456", "runs": runs, "spread": {}}
+    (tmp_path / "plant_seeds_cpu.json").write_text(json.dumps(record))
+    text = spread_summary("plant_seeds", "cpu", tmp_path)
+    assert "2 runs of the cpu profile, 2026-01-02, commit abc123; 2026-01-03, commit def456" in text
