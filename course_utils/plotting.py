@@ -153,11 +153,16 @@ def plot_confusion(matrix: np.ndarray, labels: Sequence[str], title: str = "Conf
     return fig
 
 
+# Okabe-Ito blue and orange: told apart with every common colour-vision deficiency.
+HIT_COLOUR, MISS_COLOUR = "#0072B2", "#E69F00"
+HIT_MARK, MISS_MARK = "\u2713", "\u2717"
+
+
 def show_retrieval(queries: Sequence[np.ndarray], results: Sequence[Sequence[np.ndarray]],
                    hits: Sequence[Sequence[bool]] | None = None,
                    query_titles: Sequence[str] | None = None, size: float = 1.3,
                    title: str | None = None) -> Figure:
-    """Draw one row per query: the query, then its ranked results framed green (hit) or red."""
+    """Draw one row per query and its ranked results: hits solid blue and ticked, misses dashed orange."""
     n, k = len(queries), max(len(r) for r in results)
     fig, axes = plt.subplots(n, k + 1, figsize=(size * (k + 1), size * n + 0.4), squeeze=False)
     for row in range(n):
@@ -167,12 +172,15 @@ def show_retrieval(queries: Sequence[np.ndarray], results: Sequence[Sequence[np.
             if col >= len(results[row]):
                 ax.axis("off")
                 continue
-            _show(ax, results[row][col], f"#{col + 1}")
-            if hits is not None:
-                colour = "tab:green" if hits[row][col] else "tab:red"
-                for spine in ax.spines.values():
-                    spine.set_edgecolor(colour)
-                    spine.set_linewidth(3)
+            if hits is None:
+                _show(ax, results[row][col], f"#{col + 1}")
+                continue
+            hit = bool(hits[row][col])
+            _show(ax, results[row][col], f"#{col + 1} {HIT_MARK if hit else MISS_MARK}")
+            for spine in ax.spines.values():  # colour, line style and mark: readable without colour
+                spine.set_edgecolor(HIT_COLOUR if hit else MISS_COLOUR)
+                spine.set_linestyle("solid" if hit else "dashed")
+                spine.set_linewidth(3)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

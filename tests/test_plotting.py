@@ -71,6 +71,11 @@ def test_show_retrieval_frames_hits_and_misses():
     fig = plotting.show_retrieval(IMAGES[:1], [IMAGES[1:4]], hits=[[True, False, True]])
     colours = [ax.spines["top"].get_edgecolor() for ax in fig.axes[1:]]
     assert colours[0] != colours[1] and colours[0] == colours[2]
+    # colour-blind safe: a miss differs in line style and mark too, not in colour alone
+    styles = [ax.spines["top"].get_linestyle() for ax in fig.axes[1:]]
+    assert styles[0] != styles[1] and styles[0] == styles[2]
+    marks = [ax.get_title()[-1] for ax in fig.axes[1:]]
+    assert marks == [plotting.HIT_MARK, plotting.MISS_MARK, plotting.HIT_MARK]
 
 
 def test_plot_bars_writes_values():
