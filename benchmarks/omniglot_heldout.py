@@ -34,14 +34,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "03_vgg16_omniglot.ipynb"
-# The notebook cells a fold runs, found by what they hold: tower, Siamese model, classifier, its
-# compilation and its training, cosine, copies, turned versions, the Siamese head's training and
-# its scoring.
-MARKERS = ("def vgg16_tower", "def siamese_model", "def character_classifier", "classifier.compile(",
-           "fit_or_resume(classifier",
-           "def embedding_similarity", "TTA_COPIES =", "def turned_embeddings",
-           "turned_result =", "tower.trainable = False",
-           "def head_similarity")
+# The notebook cells a fold runs, found by what they hold: first the definitions (tower, L1 layer,
+# head, Siamese model, classifier), then the steps (the classifier's compilation and training,
+# cosine, copies, turned versions, the Siamese head's training and its scoring).
+DEFINITIONS = ("def vgg16_tower", "class L1Distance", "def similarity_head", "def siamese_model",
+               "def character_classifier")
+STEPS = ("classifier.compile(", "fit_or_resume(classifier", "def embedding_similarity",
+         "TTA_COPIES =", "def turned_embeddings", "turned_result =", "tower.trainable = False",
+         "def head_similarity")
+MARKERS = DEFINITIONS + STEPS
 N_WAY = 20
 # Each reported score and the notebook result it reads.
 SCORES = {"cosine": "cosine_result", "cosine_tta": "tta_result", "turned": "turned_result",
@@ -89,14 +90,14 @@ def run_fold(cells: list[str], profile, background, alphabet_of: np.ndarray,
     ns = {"keras": keras, "np": np, "oneshot": oneshot, "time": time, "replace": replace,
           "profile": profile, "SEED": seed, "background": train, "model_runs": model_runs,
           "EpochClock": EpochClock, "fit_or_resume": fit_or_resume}
-    for source in cells[:3]:
+    for source in cells[:len(DEFINITIONS)]:
         exec(source, ns)
     ns["tower"] = ns["vgg16_tower"](profile.image_size, profile.width)
     ns["siamese"] = ns["siamese_model"](ns["tower"])
     # Each fold trains afresh: a folder of its own, so no fold reuses another's finished weights.
     with tempfile.TemporaryDirectory(prefix="omniglot-heldout-") as folder:
         ns["checkpoints"] = Path(folder)
-        for source in cells[3:]:
+        for source in cells[len(DEFINITIONS):]:
             exec(source, ns)
     return {**{key: ns[result].accuracy for key, result in SCORES.items()},
             "trials": ns["tta_result"].trials,
