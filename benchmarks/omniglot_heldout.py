@@ -9,11 +9,11 @@ from scratch with the profile's settings, on drawings cut to their ink as the no
 (``oneshot.crop_to_ink``); the profile's ``n_images`` limit applies to the training alphabets.
 An alphabet needs 20 characters drawn by two drawers to make a run.
 Prints each fold and one JSON line with the per-alphabet and the trial-weighted accuracies:
-``cosine`` (embeddings + cosine), ``cosine_tta`` (averaged over distorted copies), ``turned``
-(that cosine averaged over the eight versions of each pair turned alike, the notebook's
-``one_shot_20way_accuracy``), ``siamese_unturned`` (the L1 + sigmoid head on the copy-averaged
-embeddings) and ``siamese`` (its output averaged over the versions turned alike, the notebook's
-``siamese_20way_accuracy``).
+``cosine`` (embeddings + cosine), ``cosine_tta`` (embeddings averaged over distorted copies),
+``turned`` (that cosine with test-time augmentation over the 8 rotations/flips of each pair, query
+and candidate in the same version; the notebook's ``one_shot_20way_accuracy``), ``siamese_unturned``
+(the L1 + sigmoid head on the copy-averaged embeddings) and ``siamese`` (its output averaged over
+the 8 rotations/flips the same way, the notebook's ``siamese_20way_accuracy``).
 
     python benchmarks/omniglot_heldout.py --data-dir ../shared/data/omniglot --profile cpu
     python benchmarks/omniglot_heldout.py --data-dir ../shared/data/omniglot --profile full \
@@ -154,8 +154,8 @@ def main(argv: list[str] | None = None) -> dict:
         folds[alphabet] = fold = run_fold(cells, profile, background, alphabet_of, drawer_of,
                                           alphabet_of == alphabet, args.runs, args.seed)
         print(f"held out {alphabet}: cosine {fold['cosine']:.4f}, with copies "
-              f"{fold['cosine_tta']:.4f}, turned alike {fold['turned']:.4f}, Siamese head "
-              f"{fold['siamese_unturned']:.4f}, turned alike {fold['siamese']:.4f} over "
+              f"{fold['cosine_tta']:.4f}, 8 rotations/flips {fold['turned']:.4f}, Siamese head "
+              f"{fold['siamese_unturned']:.4f}, 8 rotations/flips {fold['siamese']:.4f} over "
               f"{fold['trials']} trials; trained {fold['train_minutes']:.1f} min on "
               f"{fold['train_characters']} characters", flush=True)
     result = {"profile": profile.name, "width": profile.width, "epochs": profile.epochs,
