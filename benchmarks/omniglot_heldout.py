@@ -9,11 +9,11 @@ from scratch with the profile's settings, on drawings cut to their ink as the no
 (``oneshot.crop_to_ink``); the profile's ``n_images`` limit applies to the training alphabets.
 An alphabet needs 20 characters drawn by two drawers to make a run.
 Prints each fold and one JSON line with the per-alphabet and the trial-weighted accuracies:
-``cosine`` (embeddings + cosine), ``cosine_tta`` (averaged over distorted copies), ``turned``
-(that cosine averaged over the eight versions of each pair turned alike, the notebook's
-``one_shot_20way_accuracy``), ``siamese_unturned`` (the L1 + sigmoid head on the copy-averaged
-embeddings) and ``siamese`` (its output averaged over the versions turned alike, the notebook's
-``siamese_20way_accuracy``).
+``cosine`` (embeddings + cosine), ``cosine_tta`` (embeddings averaged over distorted copies),
+``turned`` (that cosine with test-time augmentation over the 8 rotations/flips of each pair, query
+and candidate in the same version; the notebook's ``one_shot_20way_accuracy``), ``siamese_unturned``
+(the L1 + sigmoid head on the copy-averaged embeddings) and ``siamese`` (its output averaged over
+the 8 rotations/flips the same way, the notebook's ``siamese_20way_accuracy``).
 
     python benchmarks/omniglot_heldout.py --data-dir ../shared/data/omniglot --profile cpu
     python benchmarks/omniglot_heldout.py --data-dir ../shared/data/omniglot --profile full \
@@ -34,14 +34,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "03_vgg16_omniglot.ipynb"
-# The notebook cells a fold runs, found by what they hold: tower, Siamese model, classifier, its
-# compilation and its training, cosine, copies, turned versions, the Siamese head's training and
-# its scoring.
-MARKERS = ("def vgg16_tower", "def siamese_model", "def character_classifier", "classifier.compile(",
-           "fit_or_resume(classifier",
-           "def embedding_similarity", "TTA_COPIES =", "def turned_embeddings",
-           "turned_result =", "tower.trainable = False",
-           "def head_similarity")
+# The notebook cells a fold runs, found by what they hold: first the definitions (tower, L1 layer,
+# head, Siamese model, classifier), then the steps (the classifier's compilation and training,
+# cosine, copies, turned versions, the Siamese head's training and its scoring).
+DEFINITIONS = ("def vgg16_tower", "class L1Distance", "def similarity_head", "def siamese_model",
+               "def character_classifier")
+STEPS = ("classifier.compile(", "fit_or_resume(classifier", "def embedding_similarity",
+         "TTA_COPIES =", "def turned_embeddings", "turned_result =", "tower.trainable = False",
+         "def head_similarity")
+MARKERS = DEFINITIONS + STEPS
 N_WAY = 20
 # Each reported score and the notebook result it reads.
 SCORES = {"cosine": "cosine_result", "cosine_tta": "tta_result", "turned": "turned_result",
@@ -89,14 +90,14 @@ def run_fold(cells: list[str], profile, background, alphabet_of: np.ndarray,
     ns = {"keras": keras, "np": np, "oneshot": oneshot, "time": time, "replace": replace,
           "profile": profile, "SEED": seed, "background": train, "model_runs": model_runs,
           "EpochClock": EpochClock, "fit_or_resume": fit_or_resume}
-    for source in cells[:3]:
+    for source in cells[:len(DEFINITIONS)]:
         exec(source, ns)
     ns["tower"] = ns["vgg16_tower"](profile.image_size, profile.width)
     ns["siamese"] = ns["siamese_model"](ns["tower"])
     # Each fold trains afresh: a folder of its own, so no fold reuses another's finished weights.
     with tempfile.TemporaryDirectory(prefix="omniglot-heldout-") as folder:
         ns["checkpoints"] = Path(folder)
-        for source in cells[3:]:
+        for source in cells[len(DEFINITIONS):]:
             exec(source, ns)
     return {**{key: ns[result].accuracy for key, result in SCORES.items()},
             "trials": ns["tta_result"].trials,
@@ -153,8 +154,8 @@ def main(argv: list[str] | None = None) -> dict:
         folds[alphabet] = fold = run_fold(cells, profile, background, alphabet_of, drawer_of,
                                           alphabet_of == alphabet, args.runs, args.seed)
         print(f"held out {alphabet}: cosine {fold['cosine']:.4f}, with copies "
-              f"{fold['cosine_tta']:.4f}, turned alike {fold['turned']:.4f}, Siamese head "
-              f"{fold['siamese_unturned']:.4f}, turned alike {fold['siamese']:.4f} over "
+              f"{fold['cosine_tta']:.4f}, 8 rotations/flips {fold['turned']:.4f}, Siamese head "
+              f"{fold['siamese_unturned']:.4f}, 8 rotations/flips {fold['siamese']:.4f} over "
               f"{fold['trials']} trials; trained {fold['train_minutes']:.1f} min on "
               f"{fold['train_characters']} characters", flush=True)
     result = {"profile": profile.name, "width": profile.width, "epochs": profile.epochs,

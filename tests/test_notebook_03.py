@@ -78,8 +78,8 @@ def test_turned_embeddings_stack_the_eight_versions_of_each_drawing(teach, monke
     from course_utils import oneshot
 
     images = np.random.default_rng(0).integers(0, 256, (3, 4, 4), dtype=np.uint8)
-    # the notebook's own steady_embeddings needs a trained tower; flattened pixels stand in
-    monkeypatch.setitem(teach, "steady_embeddings", lambda x: x.reshape(len(x), -1).astype(np.float32))
+    # the notebook's own averaged_embeddings needs a trained tower; flattened pixels stand in
+    monkeypatch.setitem(teach, "averaged_embeddings", lambda x: x.reshape(len(x), -1).astype(np.float32))
     monkeypatch.setitem(teach, "profile", SimpleNamespace(mirror=True))
     embedded = teach["turned_embeddings"](images)
     assert embedded.shape == (3, 8, 16)
