@@ -130,17 +130,23 @@ class Profile:
 
 
 def gpu_names() -> list[str]:
-    """Return the GPUs Keras' backend trains on: TensorFlow's, or JAX's under ``KERAS_BACKEND=jax``.
+    """Return the GPUs Keras' backend trains on: those of TensorFlow, JAX or PyTorch.
 
     Empty when the backend's framework is not importable.
     """
     try:
         import keras
 
-        if keras.config.backend() == "jax":
+        backend = keras.config.backend()
+        if backend == "jax":
             import jax
 
             return [str(device) for device in jax.devices() if device.platform == "gpu"]
+        if backend == "torch":
+            import torch
+
+            return [f"cuda:{i} {torch.cuda.get_device_name(i)}"
+                    for i in range(torch.cuda.device_count())]
         import tensorflow as tf
     except ImportError:
         return []
@@ -255,19 +261,38 @@ def _megabytes(value: float) -> str:
         f"{value:.1f} MB"
 
 
+def backend_version() -> str:
+    """Return Keras' backend, with its framework's version unless it is TensorFlow (``jax 0.7.0``).
+
+    TensorFlow's version is named anyway: it feeds the input pipelines under every backend.
+    """
+    import importlib
+
+    import keras
+
+    backend = keras.config.backend()
+    if backend == "tensorflow":
+        return backend
+    try:
+        version = getattr(importlib.import_module(backend), "__version__", "")
+    except ImportError:
+        version = ""
+    return f"{backend} {version}".strip()
+
+
 def runtime_report(profile: Profile) -> str:
-    """Return the TensorFlow/Keras versions and devices, warning when ``full`` runs without a GPU."""
+    """Return the TensorFlow/Keras versions, Keras' backend and the devices, warning when ``full``
+    runs without a GPU."""
     import keras
 
     # Under the JAX backend, JAX must find its GPU before TensorFlow loads: on an H200 whose CUDA
     # libraries were JAX's alone, importing TensorFlow first left JAX on the CPU.
     gpus = gpu_names()
-    import tensorflow as tf
+    import tensorflow as tf  # feeds the input pipelines (tf.data) under every backend
 
-    backend = keras.config.backend()
-    lines = [f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
-             f"{'' if backend == 'tensorflow' else f' (backend {backend})'}, "
-             f"{len(gpus)} GPU(s){': ' + ', '.join(gpus) if gpus else ''}"]
+    devices = f"{len(gpus)} GPU(s)" + (f": {', '.join(gpus)}" if gpus else "")
+    lines = [f"TensorFlow {tf.__version__}, Keras {keras.__version__} "
+             f"(backend {backend_version()}), {devices}"]
     if int(keras.__version__.split(".")[0]) < 3:
         lines.append("WARNING: this course needs Keras 3; run `pip install -U keras` and restart.")
     if profile.name == "full" and not gpus:

@@ -35,15 +35,22 @@ def quiet_tensorflow() -> None:
 
     Call it before anything imports TensorFlow. Under ``KERAS_BACKEND=jax`` it asks JAX for its
     devices first: imported after TensorFlow, JAX can miss a GPU whose CUDA libraries are its own.
+    Under ``KERAS_BACKEND=torch`` it loads Keras (and with it PyTorch) first: PyTorch's CUDA wheels
+    bring Triton, whose native library crashes the process (a segmentation fault) when it loads
+    after TensorFlow's, and TensorFlow loads Keras' backend while it starts.
     """
     os.environ.setdefault(LOG_LEVEL_VAR, "3")
     if "tensorflow" in sys.modules:
         return
-    if os.environ.get("KERAS_BACKEND", "").strip().lower() == "jax":
+    backend = os.environ.get("KERAS_BACKEND", "").strip().lower()
+    if backend == "jax":
         with contextlib.suppress(ImportError):
             import jax
 
             jax.devices()
+    elif backend == "torch":
+        with contextlib.suppress(ImportError):
+            import keras  # noqa: F401  (loads PyTorch and Triton before TensorFlow)
     failure: Exception | None = None
     with _stderr_to_file() as sink:
         try:

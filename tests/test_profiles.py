@@ -112,10 +112,27 @@ def test_gpus_are_the_jax_backends_under_keras_backend_jax(monkeypatch):
         def __str__(self):
             return f"{self.platform}:0"
 
-    fake_jax = SimpleNamespace(devices=lambda: [Device(platform="gpu"), Device(platform="cpu")])
+    fake_jax = SimpleNamespace(__version__="0.9.9",
+                               devices=lambda: [Device(platform="gpu"), Device(platform="cpu")])
     monkeypatch.setitem(sys.modules, "jax", fake_jax)
     monkeypatch.setattr(keras.config, "backend", lambda: "jax")
     assert profiles.gpu_names() == ["gpu:0"] and profiles.gpu_count() == 1
     assert resolve_profile_name("auto") == "full"
     report = profiles.runtime_report(get_profile("full", "03_vgg16_omniglot"))
-    assert "(backend jax), 1 GPU(s)" in report and "WARNING" not in report
+    assert "(backend jax 0.9.9), 1 GPU(s): gpu:0" in report and "WARNING" not in report
+
+
+def test_gpus_are_the_torch_cuda_devices_under_keras_backend_torch(monkeypatch):
+    cuda = SimpleNamespace(device_count=lambda: 2, get_device_name=lambda i: f"H100 #{i}")
+    monkeypatch.setitem(sys.modules, "torch", SimpleNamespace(__version__="2.9.9", cuda=cuda))
+    monkeypatch.setattr(keras.config, "backend", lambda: "torch")
+    assert profiles.gpu_names() == ["cuda:0 H100 #0", "cuda:1 H100 #1"]
+    assert resolve_profile_name("auto") == "full"
+    report = profiles.runtime_report(get_profile("full", "04_plant_disease"))
+    assert "(backend torch 2.9.9), 2 GPU(s)" in report and "WARNING" not in report
+
+
+def test_runtime_report_names_the_tensorflow_backend():
+    if keras.config.backend() != "tensorflow":
+        pytest.skip(f"runs under the TensorFlow backend, not {keras.config.backend()}")
+    assert "(backend tensorflow)" in profiles.runtime_report(get_profile("smoke", "01_satellite_pairs"))

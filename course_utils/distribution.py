@@ -1,0 +1,62 @@
+"""Training on several GPUs at once: one data-parallel scope, whichever Keras backend runs.
+
+Each batch is split across the devices and their gradients are averaged, so a model learns as it
+would on one device with the same batch size. Under JAX, Keras' own
+``keras.distribution.DataParallel`` does it; under TensorFlow, ``tf.distribute.MirroredStrategy``.
+Keras has no multi-device training for PyTorch: there, and wherever fewer than two devices are
+found, the scope changes nothing. Build, compile and fit the model inside the scope::
+
+    with data_parallel():
+        model = build_model()
+        model.compile(...)
+        model.fit(...)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import ContextManager
+
+DEVICE_TYPES = ("gpu", "cpu")
+
+
+def parallel_devices(device_type: str = "gpu") -> list[str]:
+    """Return the devices of ``device_type`` that Keras' backend can split a batch across.
+
+    Raises:
+        ValueError: ``device_type`` is not gpu or cpu.
+    """
+    import keras
+
+    if device_type not in DEVICE_TYPES:
+        raise ValueError(f"unknown device type {device_type!r}: choose {' or '.join(DEVICE_TYPES)}")
+    backend = keras.config.backend()
+    if backend == "jax":
+        try:
+            return list(keras.distribution.list_devices(device_type))
+        except RuntimeError:  # JAX has no such platform here
+            return []
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return [device.name for device in tf.config.list_logical_devices(device_type.upper())]
+    return []
+
+
+def data_parallel(device_type: str = "gpu") -> ContextManager:
+    """Return a scope in which models train on every device of ``device_type``, a batch split
+    across them; a scope that changes nothing with fewer than two such devices.
+
+    Raises:
+        ValueError: ``device_type`` is not gpu or cpu.
+    """
+    import keras
+
+    devices = parallel_devices(device_type)
+    if len(devices) < 2:
+        return contextlib.nullcontext()
+    if keras.config.backend() == "jax":
+        return keras.distribution.DataParallel(devices=devices).scope()
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy(devices).scope()
