@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,7 @@ def split_folder(data_dir: Path, out: Path, held_out: float, seed: int) -> tuple
     variants = [d for d in sorted(data_dir.iterdir()) if d.is_dir() and d.name in VARIANTS]
     if not variants:
         raise SystemExit(f"{data_dir} holds none of {', '.join(VARIANTS)}: give the PlantVillage root")
+    shutil.rmtree(out, ignore_errors=True)  # a work dir reused by --append holds the same split already
     rng = np.random.default_rng(seed)
     for variant in variants:
         for folder in sorted(d for d in variant.iterdir() if d.is_dir()):
