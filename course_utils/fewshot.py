@@ -5,9 +5,8 @@ gives ``k_shot`` labelled *support* images and ``n_query`` unseen *query* images
 the class whose prototype (mean support embedding) is nearest. Accuracy is averaged over many random
 episodes and reported with a 95% confidence interval.
 
-Pair label convention of the plant-disease notebook (the Kaggle notebook's): ``SAME = 1`` for two
-images of one class, ``DIFFERENT = 0`` otherwise. (The satellite notebooks use the opposite,
-distance-like convention of :mod:`course_utils.pairs`.)
+Pairs follow the course's label convention (:mod:`course_utils.labels`): ``SIMILAR = 1`` for two
+images of one class, ``DISSIMILAR = 0`` otherwise.
 """
 
 from __future__ import annotations
@@ -18,10 +17,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from .labels import DISSIMILAR, SIMILAR
 from .pairs import PairIndex
-
-SAME = 1
-DIFFERENT = 0
 
 
 @dataclass(frozen=True)
@@ -194,7 +191,7 @@ def kaggle_style_accuracy(distances: Sequence[float], same: Sequence[int],
 
 
 def balanced_pairs(labels: Sequence[int], n_pairs: int, seed: int = 0) -> PairIndex:
-    """Draw ``n_pairs`` random index pairs, half of one class (label ``SAME``), half of two.
+    """Draw ``n_pairs`` random index pairs, half of one class (label ``SIMILAR``), half of two.
 
     Classes are drawn uniformly, so a small class is paired as often as a big one; a pair never
     shows one image twice.
@@ -224,7 +221,7 @@ def balanced_pairs(labels: Sequence[int], n_pairs: int, seed: int = 0) -> PairIn
         first, second = rng.choice(len(classes), size=2, replace=False)
         left.append(rng.choice(members[first]))
         right.append(rng.choice(members[second]))
-    label = np.concatenate([np.full(n_same, SAME), np.full(n_pairs - n_same, DIFFERENT)])
+    label = np.concatenate([np.full(n_same, SIMILAR), np.full(n_pairs - n_same, DISSIMILAR)])
     order = rng.permutation(n_pairs)
     return PairIndex(np.array(left, np.int32)[order], np.array(right, np.int32)[order],
                      label.astype(np.int8)[order])

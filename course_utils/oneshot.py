@@ -9,7 +9,7 @@ similar; the accuracy over all queries of all runs is the one-shot accuracy (Koc
 
 Here also: Lake-style trials built from any labelled Omniglot images (for validation on held-out
 characters), Koch's random affine distortions, and ``tf.data`` streams of balanced same/different
-character pairs and of rotation-augmented classes. Label convention: **1 = same character**.
+character pairs and of rotation-augmented classes. Pair labels: 1 = same character (:mod:`course_utils.labels`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from typing import Callable, Iterator, Protocol, Sequence
 import numpy as np
 
 from course_utils.datasets.core import DataError, check_member, decode_image
+from course_utils.labels import DISSIMILAR, SIMILAR
 
-SAME = 1
-DIFFERENT = 0
 _RUN = re.compile(r"^run\d+$")
 
 
@@ -447,7 +446,7 @@ def pair_indices(labels: np.ndarray, n_pairs: int,
     b += b >= a
     left[~same] = order[starts[a] + rng.integers(counts[a])]
     right[~same] = order[starts[b] + rng.integers(counts[b])]
-    return left, right, same.astype(np.float32)
+    return left, right, np.where(same, SIMILAR, DISSIMILAR).astype(np.float32)
 
 
 def pair_stream(images: np.ndarray, labels: np.ndarray, batch_size: int, steps: int,

@@ -1,13 +1,14 @@
 """Pair making for Siamese training: rotation views, index pairs, group-disjoint splits, tf.data.
 
 The seed article builds every pair as pixels (``np.array(pairs)``: 2.4 GB for 2,000 tiles at 128x128),
-splits pairs 90/10 at random so views of one tile land on both sides, makes a third of its pairs
-an image with itself, and draws negatives with ``numbers[:i-3] + numbers[i+3:]``, which for
-``i < 3`` wraps around and can pick a view of the same tile. Here pairs are **index pairs** into one
-array of views, split by source tile, and streamed into batches by ``tf.data``.
+keeps the first 90% of its pairs for training and the rest for validation, so views of one tile
+land on both sides; draws a "similar" partner with ``random.choice(range(i, i+3))``, which can be
+the image itself or a view of the next tile; and draws negatives with
+``numbers[:i-3] + numbers[i+3:]``, which for ``i < 3`` wraps around and can pick a view of the same
+tile. Here pairs are **index pairs** into one array of views, split by source tile, and streamed
+into batches by ``tf.data``.
 
-Label convention (the seed's, used everywhere in the satellite notebooks): ``SIMILAR = 0``,
-``DISSIMILAR = 1``, so the label reads like a target distance.
+Labels follow the course's convention (:mod:`course_utils.labels`): ``SIMILAR = 1``, ``DISSIMILAR = 0``.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from typing import Callable, Mapping, Sequence
 import cv2
 import numpy as np
 
-SIMILAR = 0
-DISSIMILAR = 1
+from .labels import DISSIMILAR, SIMILAR
 SPLITS = ("train", "val", "test")
 
 
@@ -39,7 +39,7 @@ class Views:
 
 @dataclass(frozen=True)
 class PairIndex:
-    """Pairs as indices into one image array, with their labels (0 similar, 1 dissimilar)."""
+    """Pairs as indices into one image array, with their labels (1 similar, 0 dissimilar)."""
 
     left: np.ndarray
     right: np.ndarray
@@ -117,7 +117,7 @@ def make_views(images: np.ndarray, size: int, n_views: int = 3, seed: int = 0,
     """Make ``n_views`` views per source image: view 0 unrotated, the rest at random angles.
 
     With ``n_views=3`` these are the seed's rotation triplets (three consecutive views per source),
-    but at any angle in [0, 360) instead of multiples of 90 degrees. ``hard=True`` makes every
+    all cut as the same central square so no blank corner gives an angle away. ``hard=True`` makes every
     rotated view a :func:`hard_view`.
 
     Raises:
@@ -218,7 +218,7 @@ def pair_dataset(images: np.ndarray, pairs: PairIndex, batch_size: int, shuffle:
     Pixels of a pair exist only while its batch is in flight, so memory does not grow with the
     number of pairs; models scale pixels themselves (a ``Rescaling(1 / 255)`` first layer), which
     also makes a saved model take raw images. ``augment`` (a tf function on a batch) is applied to
-    both sides. Labels are float32 (0 similar, 1 dissimilar).
+    both sides. Labels are float32 (1 similar, 0 dissimilar).
     """
     import tensorflow as tf
 
@@ -247,15 +247,16 @@ def seed_pair_indices(n_images: int, seed: int = 0) -> PairIndex:
     """Return the pairs the seed's ``make_pairs`` draws, as indices (bugs included, on purpose).
 
     For each image ``i`` of consecutive rotation triplets: ``(i, i)`` similar, ``(i, j)`` similar
-    with ``j`` another view of its triplet, and ``(i, k)`` dissimilar with ``k`` drawn from
-    ``numbers[:i-3] + numbers[i+3:]``.
+    with ``j = random.choice(range(i, i+3))`` (``i`` itself a third of the time, and a view of the
+    next tile unless ``i`` opens its triplet), and ``(i, k)`` dissimilar with ``k`` drawn from
+    ``numbers[:i-3] + numbers[i+3:]``. ``j`` stops at the last image, where the seed's index would
+    run past the end.
     """
     rng = random.Random(seed)
     numbers = list(range(n_images))
     left, right, label = [], [], []
     for i in numbers:
-        first = i - i % 3
-        j = rng.choice([v for v in range(first, min(first + 3, n_images)) if v != i] or [i])
+        j = rng.choice(range(i, min(i + 3, n_images)))
         k = rng.choice(numbers[:i - 3] + numbers[i + 3:])
         left += [i, i, i]
         right += [i, j, k]
@@ -274,11 +275,12 @@ def seed_make_pairs(images: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.n
     return np.array(pairs), index.label.copy()
 
 
-def seed_split(n_pairs: int, val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Return the seed's random 90/10 split over pairs (not over source images)."""
-    order = np.random.default_rng(seed).permutation(n_pairs)
-    n_val = int(round(n_pairs * val_fraction))
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
+def seed_split(n_pairs: int, val_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Return the seed's split over pairs, in the order it made them: the first pairs train, the last validate."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must lie between 0 and 1, got {val_fraction}")
+    n_train = int(n_pairs * (1 - val_fraction))
+    return np.arange(n_train), np.arange(n_train, n_pairs)
 
 
 def leaked_fraction(train: PairIndex, evaluate: PairIndex, groups: np.ndarray) -> float:
@@ -293,3 +295,8 @@ def leaked_fraction(train: PairIndex, evaluate: PairIndex, groups: np.ndarray) -
 def wrong_negatives(pairs: PairIndex, groups: np.ndarray) -> np.ndarray:
     """Return a mask of pairs labelled dissimilar although both views come from one source."""
     return (pairs.label == DISSIMILAR) & (groups[pairs.left] == groups[pairs.right])
+
+
+def wrong_positives(pairs: PairIndex, groups: np.ndarray) -> np.ndarray:
+    """Return a mask of pairs labelled similar although their views come from two sources."""
+    return (pairs.label == SIMILAR) & (groups[pairs.left] != groups[pairs.right])

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-PAIR_NAMES = {0: "similar", 1: "dissimilar"}
+from .labels import NAMES
 
 
 def _show(ax, image: np.ndarray, title: str | None = None) -> None:
@@ -51,7 +51,7 @@ def show_images(images: Sequence[np.ndarray], titles: Sequence[str] | None = Non
 
 def show_pairs(left: Sequence[np.ndarray], right: Sequence[np.ndarray],
                labels: Sequence[int] | None = None, scores: Sequence[float] | None = None,
-               names: Mapping[int, str] = PAIR_NAMES, title: str | None = None,
+               names: Mapping[int, str] = NAMES, title: str | None = None,
                size: float = 1.8) -> Figure:
     """Draw pairs as columns (left image above right image), captioned by label and score."""
     n = len(left)
@@ -224,6 +224,17 @@ def plot_similarity_matrices(matrices: Mapping[str, np.ndarray], title: str | No
     if title:
         fig.suptitle(title)
     return fig
+
+
+def tsne_map(vectors: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Return a 2-d t-SNE map of the rows of ``vectors`` (perplexity capped for small sets)."""
+    from sklearn.manifold import TSNE
+
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or len(vectors) < 4:
+        raise ValueError(f"a map needs at least 4 vectors as rows of a 2-d array, got shape {vectors.shape}")
+    perplexity = max(1.0, min(30.0, (len(vectors) - 1) / 3))
+    return TSNE(perplexity=perplexity, init="pca", random_state=seed).fit_transform(vectors)
 
 
 def plot_embedding_maps(points: Mapping[str, np.ndarray], labels: Sequence[int],

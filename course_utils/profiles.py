@@ -41,13 +41,13 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
     },
     "02_contrastive_siamese": {
         "smoke": dict(image_size=32, n_images=60, epochs=1, batch_size=32, minutes=1, margin=1.0,
-                      learning_rate=1e-3, seed_epochs=1, ablation_epochs=1, steps_per_epoch=2,
+                      learning_rate=1e-3, ablation_epochs=1, steps_per_epoch=2,
                       shards=1),
         "cpu": dict(image_size=48, n_images=None, epochs=6, batch_size=64, minutes=15, margin=1.0,
-                    learning_rate=1e-3, seed_epochs=2, ablation_epochs=1, steps_per_epoch=40,
+                    learning_rate=1e-3, ablation_epochs=1, steps_per_epoch=40,
                     shards=1),
         "full": dict(image_size=128, n_images=None, epochs=40, batch_size=128, minutes=60,
-                     margin=1.0, learning_rate=1e-3, seed_epochs=20, ablation_epochs=5,
+                     margin=1.0, learning_rate=1e-3, ablation_epochs=5,
                      steps_per_epoch=None, shards=4),
     },
     "03_vgg16_omniglot": {

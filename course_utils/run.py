@@ -49,6 +49,9 @@ KERNEL_ENVIRONMENT = {"MPLBACKEND": "module://matplotlib_inline.backend_inline",
                       "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
                       "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+# Parameters that now share one name across the notebooks; papermill would silently ignore the old ones.
+RENAMED = {"TEST_DATA_DIR": "EVAL_DIR", "TEST_DIR": "EVAL_DIR", "VIEW_SIZE": "IMAGE_SIZE",
+           "TRAIN_LIMIT": "N_IMAGES", "TEST_LIMIT": "N_EVAL_IMAGES"}
 
 
 @dataclass
@@ -145,6 +148,14 @@ def failing_cell(executed: Path, error: BaseException) -> str:
     return f"{where}: {getattr(error, 'ename', '')}: {getattr(error, 'evalue', '')}".strip()
 
 
+def check_parameters(parameters: Mapping[str, Any]) -> None:
+    """Refuse parameter names the course has renamed, naming the new one."""
+    old = sorted(set(parameters) & set(RENAMED))
+    if old:
+        raise ValueError("; ".join(f"parameter {name} is now called {RENAMED[name]}: pass "
+                                   f"-p {RENAMED[name]} instead" for name in old))
+
+
 def run_notebook(notebook: Path, output_dir: Path, profile: str | None = None,
                  parameters: Mapping[str, Any] | None = None,
                  cell_timeout: int | None = None) -> NotebookResult:
@@ -192,6 +203,7 @@ def run_course(notebooks: Sequence[Path], output_dir: Path, profile: str | None 
                echo=None, mirror: str | None = None) -> list[NotebookResult]:
     """Run notebooks one after the other; ``data_dir`` becomes the kernels' ``COURSE_DATA_DIR``
     and ``mirror`` their ``COURSE_MIRROR``."""
+    check_parameters(parameters or {})
     env: dict[str, str | None] = dict(KERNEL_ENVIRONMENT)
     if mirror is not None:
         env["COURSE_MIRROR"] = mirror
@@ -346,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.data_dir and not Path(args.data_dir).expanduser().is_dir():
             raise ValueError(f"--data-dir {args.data_dir!r} does not exist or is not a folder")
         thresholds = load_thresholds(args.thresholds) if args.thresholds else {}
+        check_parameters(dict(args.parameter))
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ import pytest
 
 from course_utils import pairs
 from course_utils.augment import FreshPairs
+from course_utils.labels import DISSIMILAR, SIMILAR
 
 
 @pytest.fixture
@@ -23,13 +24,13 @@ def test_an_epoch_covers_every_pair_once_and_is_balanced(tiles):
     data = FreshPairs(tiles, 16, batch_size=7)
     labels = np.concatenate([data[i][1] for i in range(len(data))])
     assert len(labels) == len(data.pairs) == 10 * 3 * 2
-    assert np.sum(labels == pairs.SIMILAR) == np.sum(labels == pairs.DISSIMILAR)
+    assert np.sum(labels == SIMILAR) == np.sum(labels == DISSIMILAR)
 
 
 def test_similar_pairs_show_one_tile_and_dissimilar_pairs_two(tiles):
     data = FreshPairs(tiles, 16, batch_size=8)
     same_tile = data.views.groups[data.pairs.left] == data.views.groups[data.pairs.right]
-    assert np.array_equal(same_tile, data.pairs.label == pairs.SIMILAR)
+    assert np.array_equal(same_tile, data.pairs.label == SIMILAR)
 
 
 def test_fresh_views_change_every_epoch(tiles):

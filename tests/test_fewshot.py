@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from course_utils import fewshot
+from course_utils.labels import SIMILAR
 from course_utils.metrics import verify
 
 LABELS = np.repeat(np.arange(6), 12)
@@ -88,7 +89,7 @@ def test_kaggle_style_accuracy_with_no_same_prediction_is_zero():
 
 def test_balanced_pairs_are_half_same_half_different_and_correct():
     pairs = fewshot.balanced_pairs(LABELS, 501, seed=1)
-    same = pairs.label == fewshot.SAME
+    same = pairs.label == SIMILAR
     assert same.sum() == 250 and len(pairs) == 501
     assert np.all(LABELS[pairs.left[same]] == LABELS[pairs.right[same]])
     assert np.all(LABELS[pairs.left[~same]] != LABELS[pairs.right[~same]])

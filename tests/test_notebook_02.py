@@ -12,39 +12,29 @@ def ns():
     return notebook_namespace(NAME)
 
 
-def loss(ns, labels, distances, margin=1.0):
-    return np.asarray(ns["contrastive_loss"](np.array(labels, "float32"), np.array(distances, "float32"),
-                                             margin))
+def test_the_lesson_cells_define_what_later_notebooks_import(ns):
+    """Notebooks 03 to 05 import course_utils.siamese; notebook 02 writes the same code out."""
+    from course_utils import siamese
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 64).astype("float32")
+    distances = rng.uniform(0, 2, 64).astype("float32")
+    for margin in (0.5, 1.0, 2.0):
+        np.testing.assert_allclose(np.asarray(ns["contrastive_loss"](labels, distances, margin)),
+                                   np.asarray(siamese.contrastive_loss(labels, distances, margin)), rtol=1e-6)
+        assert float(ns["ContrastiveLoss"](margin)(labels, distances)) == pytest.approx(
+            float(siamese.ContrastiveLoss(margin)(labels, distances)), rel=1e-6)
+    left, right = rng.normal(size=(2, 16, 8)).astype("float32")
+    np.testing.assert_allclose(np.asarray(ns["EuclideanDistance"]()(left, right)),
+                               np.asarray(siamese.EuclideanDistance()(left, right)), rtol=1e-6)
+    assert ns["ContrastiveLoss"](0.7).get_config() == siamese.ContrastiveLoss(0.7).get_config()
 
 
-def test_similar_pairs_cost_their_squared_distance_on_both_sides_of_the_margin(ns):
-    np.testing.assert_allclose(loss(ns, [0, 0, 0], [0.0, 0.5, 1.5]), [0.0, 0.25, 2.25], rtol=1e-6)
-
-
-def test_dissimilar_pairs_cost_only_inside_the_margin(ns):
-    np.testing.assert_allclose(loss(ns, [1, 1, 1, 1], [0.0, 0.25, 1.0, 1.5]), [1.0, 0.5625, 0.0, 0.0],
-                               rtol=1e-6)
-
-
-def test_the_margin_moves_where_dissimilar_pairs_stop_costing(ns):
-    np.testing.assert_allclose(loss(ns, [1, 1], [0.5, 1.5], margin=2.0), [2.25, 0.25], rtol=1e-6)
-
-
-def test_keras_loss_averages_the_batch_and_keeps_its_margin(ns):
-    import keras
-
-    contrastive = ns["ContrastiveLoss"](margin=2.0)
-    value = contrastive(np.array([0, 1], "float32"), np.array([[1.0], [0.5]], "float32"))
-    assert float(value) == pytest.approx((1.0 + 2.25) / 2)
-    assert keras.losses.deserialize(keras.losses.serialize(contrastive)).margin == 2.0
-
-
-def test_distance_layer_measures_euclidean_distance_per_pair(ns):
-    left = np.array([[0, 0], [1, 1], [2, -1]], "float32")
-    right = np.array([[3, 4], [1, 1], [2, 1]], "float32")
-    distance = np.asarray(ns["EuclideanDistance"]()(left, right))
-    assert distance.shape == (3, 1)
-    np.testing.assert_allclose(distance[:, 0], [5.0, 0.0, 2.0], atol=1e-3)
+def test_similar_pairs_are_pulled_and_dissimilar_ones_pushed_in_the_lesson(ns):
+    labels = np.array([1, 1, 0, 0], "float32")
+    distances = np.array([0.0, 0.5, 0.25, 1.5], "float32")
+    np.testing.assert_allclose(np.asarray(ns["contrastive_loss"](labels, distances, 1.0)),
+                               [0.0, 0.25, 0.5625, 0.0], rtol=1e-6)
 
 
 def test_seed_tower_is_the_seeds_network(ns):
@@ -57,6 +47,20 @@ def test_seed_tower_is_the_seeds_network(ns):
     assert all(c.activation.__name__ == "tanh" for c in convs)
     assert sum(isinstance(l, layers.AveragePooling2D) for l in tower.layers) == 3
     assert tower.output_shape == (None, 128)
+
+
+def test_each_seed_tower_switch_changes_one_thing(ns):
+    from keras import layers
+
+    def kinds(tower):
+        return [type(l).__name__ for l in tower.layers]
+
+    seed, relu = ns["seed_tower"](48), ns["seed_tower"](48, activation="relu")
+    assert kinds(relu) == kinds(seed) and relu.count_params() == seed.count_params()
+    assert all(l.activation.__name__ == "relu" for l in relu.layers if isinstance(l, layers.Conv2D))
+    normed = ns["seed_tower"](48, activation="relu", block_norm=True)
+    added = [k for k in kinds(normed) if k in ("BatchNormalization", "Activation")]
+    assert added.count("BatchNormalization") == 2 + 3 and added.count("Activation") == 3
 
 
 def test_modern_tower_embeds_on_the_unit_sphere(ns):
@@ -75,7 +79,7 @@ def test_siamese_model_round_trips_through_a_keras_file(ns, tmp_path, seed_head)
     model.compile(optimizer="adam", loss=ns["ContrastiveLoss"](margin=1.0))
     rng = np.random.default_rng(1)
     left, right = (rng.integers(0, 256, (5, 32, 32, 3)).astype("uint8") for _ in range(2))
-    model.fit((left, right), np.array([0, 1, 0, 1, 1], "float32"), epochs=1, verbose=0)
+    model.fit((left, right), np.array([1, 0, 1, 0, 0], "float32"), epochs=1, verbose=0)
     model.save(tmp_path / "siamese.keras")
     reloaded = keras.models.load_model(tmp_path / "siamese.keras")
     np.testing.assert_allclose(model.predict((left, right), verbose=0),

@@ -12,6 +12,7 @@ from PIL import Image
 
 from course_utils import oneshot
 from course_utils.datasets import DataError
+from course_utils.labels import SIMILAR
 
 
 def glyph(k: int, size: int = 105) -> np.ndarray:
@@ -250,14 +251,14 @@ def test_pairs_are_balanced_and_labelled_one_for_same():
     labels = np.repeat(np.arange(5), 3)
     left, right, same = oneshot.pair_indices(labels, 100, np.random.default_rng(0))
     assert same.sum() == 50
-    assert np.all((labels[left] == labels[right]) == (same == oneshot.SAME))
+    assert np.all((labels[left] == labels[right]) == (same == SIMILAR))
     assert np.all(left != right)
 
 
 def test_pairs_skip_characters_with_one_image_for_same_pairs_and_reach_every_other():
     labels = np.array([7, 3, 3, 9, 3, 9, 1])  # 7 and 1 have one image each, unsorted labels
     left, right, same = oneshot.pair_indices(labels, 4000, np.random.default_rng(1))
-    positives = same == oneshot.SAME
+    positives = same == SIMILAR
     assert set(labels[left[positives]]) == {3, 9}
     assert np.all(left[positives] != right[positives])
     assert set(labels[left[~positives]]) | set(labels[right[~positives]]) == {1, 3, 7, 9}
@@ -284,7 +285,7 @@ def test_embedding_pair_stream_pairs_rows_of_the_bank_by_label():
         assert left.shape == right.shape == (10, 12)
         left_label = left.numpy().max(axis=1) - 1
         right_label = right.numpy().max(axis=1) - 1
-        assert np.array_equal(left_label == right_label, same.numpy() == oneshot.SAME)
+        assert np.array_equal(left_label == right_label, same.numpy() == SIMILAR)
 
 
 def test_embedding_pair_stream_needs_one_row_per_label():

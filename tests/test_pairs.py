@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from course_utils import pairs
-from course_utils.pairs import DISSIMILAR, SIMILAR
+from course_utils.labels import DISSIMILAR, SIMILAR
 
 
 @pytest.fixture(scope="module")
@@ -97,18 +97,30 @@ def test_bad_split_fractions_and_too_few_sources():
 
 
 def test_seed_pairs_reproduce_its_faults():
-    n = 60
+    n = 3000
     groups = np.arange(n) // 3
     seed = pairs.seed_pair_indices(n, seed=0)
     assert len(seed) == 3 * n
-    assert seed.identical().mean() == pytest.approx(1 / 3)
+    # (i, i) always, and random.choice(range(i, i+3)) picks i a third of the time: 4/9 of all pairs.
+    assert seed.identical().mean() == pytest.approx(4 / 9, abs=0.02)
+    # range(i, i+3) reaches into the next tile unless i opens its triplet: 1/3 of the j pairs.
+    assert pairs.wrong_positives(seed, groups).sum() / n == pytest.approx(1 / 3, abs=0.03)
     # numbers[:i-3] + numbers[i+3:] for i < 3 keeps views of tile 0: some draws are wrong.
-    wrong = [pairs.wrong_negatives(pairs.seed_pair_indices(n, seed=s), groups).sum()
+    wrong = [pairs.wrong_negatives(pairs.seed_pair_indices(60, seed=s), np.arange(60) // 3).sum()
              for s in range(200)]
     assert sum(wrong) > 0
-    train, val = pairs.seed_split(len(seed), 0.1, seed=0)
-    leak = pairs.leaked_fraction(seed.select(train), seed.select(val), groups)
-    assert leak > 0.9
+
+
+def test_seed_split_keeps_the_pairs_in_order_and_still_leaks():
+    n = 600
+    groups = np.arange(n) // 3
+    seed = pairs.seed_pair_indices(n, seed=0)
+    train, val = pairs.seed_split(len(seed), 0.1)
+    assert train.tolist() == list(range(1620)) and val.tolist() == list(range(1620, 1800))
+    # validation anchors are the last tiles, but the training negatives were drawn from every tile
+    assert pairs.leaked_fraction(seed.select(train), seed.select(val), groups) > 0.5
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        pairs.seed_split(10, 1.0)
 
 
 def test_seed_make_pairs_builds_pixel_pairs():

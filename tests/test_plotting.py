@@ -103,3 +103,16 @@ def test_embedding_maps_colour_every_class_and_check_their_points():
     assert [t.get_text() for t in fig.axes[-1].get_legend().get_texts()] == ["cat", "dog", "ship"]
     with pytest.raises(ValueError, match=r"\(5, 2\)"):
         plotting.plot_embedding_maps({"bad": np.zeros((4, 2))}, labels, ["cat", "dog", "ship"])
+
+
+def test_tsne_map_keeps_clusters_apart_and_refuses_too_few_points():
+    rng = np.random.default_rng(0)
+    centres = np.repeat(np.eye(3, 16) * 20, 15, axis=0)
+    points = plotting.tsne_map(centres + rng.normal(size=centres.shape), seed=0)
+    assert points.shape == (45, 2)
+    means = np.stack([points[i * 15:(i + 1) * 15].mean(axis=0) for i in range(3)])
+    spread = max(points[i * 15:(i + 1) * 15].std() for i in range(3))
+    gaps = [np.linalg.norm(means[a] - means[b]) for a, b in ((0, 1), (0, 2), (1, 2))]
+    assert min(gaps) > 2 * spread
+    with pytest.raises(ValueError, match="at least 4 vectors"):
+        plotting.tsne_map(np.zeros((3, 8)))

@@ -127,6 +127,7 @@ def test_parameter_values_are_parsed(text, value):
     (["--profile", "turbo"], "unknown profile 'turbo'"),
     (["99"], "unknown notebook '99'"),
     (["--data-dir", "/no/such/dir"], "does not exist"),
+    (["05", "-p", "TEST_DIR", "/srv/queries"], "parameter TEST_DIR is now called EVAL_DIR: pass -p EVAL_DIR"),
 ])
 def test_bad_command_lines_exit_2_with_a_clear_message(argv, message, capsys):
     assert run.main(argv) == 2
