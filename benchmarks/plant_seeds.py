@@ -99,6 +99,8 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", default="cpu", choices=("smoke", "cpu", "full"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--splits", type=int, default=2, help="train/held-out splits (seeded 0, 1, ...)")
+    parser.add_argument("--first-split", type=int, default=0,
+                        help="seed of the first split (with --append, to add splits to a record)")
     parser.add_argument("--held-out", type=float, default=1 / 3, help="fraction of each class held out")
     parser.add_argument("--output", type=Path, help="JSON results file")
     parser.add_argument("--work-dir", type=Path, help="where the executed notebooks go (default: temporary)")
@@ -109,7 +111,7 @@ def main(argv=None) -> int:
     output = args.output or ROOT / "benchmarks" / "results" / f"plant_seeds_{args.profile}.json"
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="plant-seeds-"))
     notebook = select_notebooks(["04"])
-    splits = [None] if args.eval_dir else list(range(args.splits))
+    splits = [None] if args.eval_dir else list(range(args.first_split, args.first_split + args.splits))
     if not splits or not args.seeds:
         parser.error("need at least one split and one seed")
     commit, today = git_commit(), time.strftime("%Y-%m-%d")
