@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from . import pairs
-from .oneshot import EpochSource
+from .checkpoints import EpochSource
 
 
 class FreshPairs(keras.utils.PyDataset):
@@ -21,10 +21,11 @@ class FreshPairs(keras.utils.PyDataset):
     ``fresh=False`` keeps the first epoch's views and pairs for good (the no-augmentation control).
     ``hard=True`` makes every rotated view a ``pairs.hard_view``. ``batches_per_epoch`` fixes the
     length of an epoch whatever the number of tiles (default: one pass over the pairs); pairs are
-    then read cyclically, and fixed pairs continue where the last epoch stopped. Labels: 0 similar,
-    1 dissimilar. With a ``clock`` (a ``checkpoints.EpochClock`` passed to ``fit`` as a callback
-    too) each epoch's views and pairs, or where the fixed pairs start, follow from the epoch ``fit``
-    is in alone, so a resumed ``fit`` sees the batches an uninterrupted one would have; every
+    then read cyclically, and fixed pairs continue where the last epoch stopped. Labels: 1
+    similar, 0 dissimilar (:mod:`course_utils.labels`). With a ``clock`` (a
+    ``checkpoints.EpochClock`` passed to ``fit`` as a callback too) each epoch's views and pairs, or
+    where the fixed pairs start, follow from the epoch ``fit`` is in alone, so a resumed ``fit``
+    sees the batches an uninterrupted one would have; every
     ``fit`` then starts at the first fixed pair.
 
     Raises:

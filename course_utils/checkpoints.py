@@ -13,8 +13,8 @@ trains in a folder of its own (one subfolder of the notebook's ``CHECKPOINT_DIR`
 
 Data streams that draw new batches every epoch must draw epoch ``e`` the same way whether or not
 the run was interrupted before it, or a resumed run trains on other batches than an uninterrupted
-one. :class:`EpochClock` tells such a stream which epoch ``fit`` is in (``oneshot.class_stream``
-and ``oneshot.embedding_pair_stream`` take it as ``clock``).
+one. :class:`EpochClock` tells such a stream which epoch ``fit`` is in (``character_streams.class_stream``
+and ``character_streams.embedding_pair_stream`` take it as ``clock``).
 """
 
 from __future__ import annotations
@@ -23,13 +23,19 @@ import csv
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence
 
 import keras
 
 BACKUP = "backup"
 HISTORY = "history.csv"
 FINISHED = "finished.weights.h5"
+
+
+class EpochSource(Protocol):
+    """Anything that says which epoch (from 0) a stream is drawing, such as :class:`EpochClock`."""
+
+    epoch: int
 
 
 class EpochClock(keras.callbacks.Callback):

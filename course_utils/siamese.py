@@ -23,7 +23,7 @@ class EuclideanDistance(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="course")
 def contrastive_loss(labels, distances, margin=1.0):
-    """Contrastive loss per pair: pull similar pairs (label 1) together, push dissimilar (0) past the margin."""
+    """Contrastive loss per pair: pull similar (label 1) together, push dissimilar (0) past the margin."""
     labels = ops.cast(ops.reshape(labels, (-1,)), distances.dtype)
     distances = ops.reshape(distances, (-1,))
     pull = labels * ops.square(distances)

@@ -83,3 +83,12 @@ def code_outputs(notebook_path) -> list[dict]:
 def count_plots(notebook_path) -> int:
     """Return how many PNG images (plots) an executed notebook shows."""
     return sum("image/png" in out.get("data", {}) for out in code_outputs(notebook_path))
+
+
+def glyph(k: int, size: int = 105):
+    """A white image with a dark bar whose position encodes ``k`` (a stand-in drawing)."""
+    import numpy as np
+
+    image = np.full((size, size), 255, np.uint8)
+    image[5 * k:5 * k + 4, 10:90] = 0
+    return image

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from course_utils import pairs
 from course_utils.augment import FreshPairs
 from course_utils.labels import DISSIMILAR, SIMILAR
 

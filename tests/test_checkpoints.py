@@ -5,7 +5,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from course_utils import oneshot  # noqa: E402
+from course_utils import character_streams  # noqa: E402
 from course_utils.checkpoints import EpochClock, fit_or_resume, read_history  # noqa: E402
 
 
@@ -91,7 +91,7 @@ def test_a_clocked_stream_resumed_at_an_epoch_draws_what_an_unbroken_one_drew_th
     images = np.zeros((12, 8, 8), np.uint8)
     labels = np.arange(12)
     clock = EpochClock()
-    stream = oneshot.class_stream(images, labels, 4, seed=3, augment=False, clock=clock)
+    stream = character_streams.class_stream(images, labels, 4, seed=3, augment=False, clock=clock)
     epochs = []
     for epoch in (0, 1, 2):
         clock.on_epoch_begin(epoch)
@@ -99,15 +99,15 @@ def test_a_clocked_stream_resumed_at_an_epoch_draws_what_an_unbroken_one_drew_th
     assert epochs[0] != epochs[1] != epochs[2]
     resumed = EpochClock()  # a fresh run that starts at epoch 2
     resumed.on_epoch_begin(2)
-    assert batches(oneshot.class_stream(images, labels, 4, seed=3, augment=False, clock=resumed)) == epochs[2]
+    assert batches(character_streams.class_stream(images, labels, 4, seed=3, augment=False, clock=resumed)) == epochs[2]
 
 
 def test_an_unbroken_clocked_stream_draws_exactly_what_a_stream_without_a_clock_draws():
     # Notebook 03's measured results come from unclocked streams; a clock must not change them.
     images = np.random.default_rng(0).integers(0, 255, (12, 8, 8), dtype=np.uint8)
     labels, clock = np.arange(12), EpochClock()
-    clocked = oneshot.class_stream(images, labels, 4, seed=3, clock=clock)
-    plain = oneshot.class_stream(images, labels, 4, seed=3)
+    clocked = character_streams.class_stream(images, labels, 4, seed=3, clock=clock)
+    plain = character_streams.class_stream(images, labels, 4, seed=3)
     for epoch in (0, 1, 2):
         clock.on_epoch_begin(epoch)
         for (a, label_a), (b, label_b) in zip(clocked, plain):
@@ -117,7 +117,7 @@ def test_an_unbroken_clocked_stream_draws_exactly_what_a_stream_without_a_clock_
 def test_a_clocked_embedding_pair_stream_repeats_an_epoch_it_is_sent_back_to():
     bank, labels = np.eye(6, dtype=np.float32), np.arange(6) % 3
     clock = EpochClock()
-    stream = oneshot.embedding_pair_stream(bank, labels, 4, 2, seed=1, clock=clock)
+    stream = character_streams.embedding_pair_stream(bank, labels, 4, 2, seed=1, clock=clock)
     first = [left.numpy().tolist() for (left, _), _ in stream]
     clock.on_epoch_begin(1)
     second = [left.numpy().tolist() for (left, _), _ in stream]

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from course_utils.datasets import core
-from course_utils.datasets.core import DataError, DataUnavailableError
+from course_utils.datasets.core import DataError
 
 
 def write_image(path, colour=(200, 10, 10), size=(20, 16)):

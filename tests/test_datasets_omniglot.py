@@ -105,3 +105,22 @@ def test_runs_are_found_in_the_shared_folder(shared_data):
 def test_no_runs_offline_is_a_clear_error(tmp_path, offline):
     with pytest.raises(DataUnavailableError, match="ONE_SHOT_RUNS"):
         omniglot.find_runs(tmp_path)
+
+
+def test_holding_out_an_alphabet_keeps_every_drawing_of_it_and_none_elsewhere(shared_data):
+    sets = ("images_background_small1", "images_background_small2")
+    images = load_omniglot(sets, shared_data / "omniglot")
+    rest, held = omniglot.hold_out_alphabet(images, "Korean")
+    assert set(omniglot.alphabets(held)) == {"Korean"} and "Korean" not in set(omniglot.alphabets(rest))
+    assert len(rest) + len(held) == len(images)
+    assert len(rest.class_names) == 242 - 40 and rest.labels.max() == len(rest.class_names) - 1
+    assert all(rest.class_names[label] == images.class_names[images.labels[images.paths.index(path)]]
+               for label, path in zip(rest.labels[:50], rest.paths[:50]))
+    limited, _ = omniglot.hold_out_alphabet(images, "Korean", limit=300, seed=0)
+    assert len(limited) == 300 and len(limited.class_names) == 242 - 40
+
+
+def test_holding_out_an_unknown_alphabet_names_the_ones_there(shared_data):
+    images = load_omniglot(("images_background_small2",), shared_data / "omniglot")
+    with pytest.raises(ValueError, match="alphabet 'Klingon' is not in .*: choose one of .*Latin"):
+        omniglot.hold_out_alphabet(images, "Klingon")

@@ -75,7 +75,7 @@ def test_turned_similarity_averages_any_given_similarity_over_the_versions(teach
 def test_turned_embeddings_stack_the_eight_versions_of_each_drawing(teach, monkeypatch):
     from types import SimpleNamespace
 
-    from course_utils import oneshot
+    from course_utils import drawings
 
     images = np.random.default_rng(0).integers(0, 256, (3, 4, 4), dtype=np.uint8)
     # the notebook's own averaged_embeddings needs a trained tower; flattened pixels stand in
@@ -83,7 +83,7 @@ def test_turned_embeddings_stack_the_eight_versions_of_each_drawing(teach, monke
     monkeypatch.setitem(teach, "profile", SimpleNamespace(mirror=True))
     embedded = teach["turned_embeddings"](images)
     assert embedded.shape == (3, 8, 16)
-    versions = oneshot.turned_versions(images, mirror=True)
+    versions = drawings.turned_versions(images, mirror=True)
     for k in range(8):
         np.testing.assert_array_equal(embedded[:, k], versions[k].reshape(3, -1))
     monkeypatch.setitem(teach, "profile", SimpleNamespace(mirror=False))
@@ -108,3 +108,12 @@ def test_notebook_03_shows_pictures(run_notebook):
     output = run_notebook(NAME).output
     images = count_plots(output)
     assert images >= 6
+
+
+def test_the_lesson_cell_draws_the_distortions_the_training_streams_use(teach):
+    from course_utils import drawings
+
+    for size, probability in ((28, 0.5), (105, 1.0)):
+        ours = teach["affine_transforms"](64, size, np.random.default_rng(3), probability)
+        theirs = drawings.affine_transforms(64, size, np.random.default_rng(3), probability)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)

@@ -184,6 +184,30 @@ def alphabets(images: ImageSet) -> np.ndarray:
     return np.array([images.class_names[label].split("/")[0] for label in images.labels])
 
 
+def hold_out_alphabet(images: ImageSet, alphabet: str, limit: int | None = None,
+                      seed: int = 0) -> tuple[ImageSet, ImageSet]:
+    """Split one alphabet's drawings off; return (the rest relabelled 0..n-1, the alphabet's).
+
+    ``limit`` cuts the rest to that many images spread over its characters, as a profile's
+    ``n_images`` cuts a whole set.
+
+    Raises:
+        ValueError: ``alphabet`` is not among the images (the message lists those that are).
+    """
+    of = alphabets(images)
+    if alphabet not in set(of.tolist()):
+        raise ValueError(f"alphabet {alphabet!r} is not in {images.source}: choose one of "
+                         f"{', '.join(sorted(set(of.tolist())))}")
+    rest = np.flatnonzero(of != alphabet)
+    if limit is not None and limit < len(rest):
+        rest = rest[balanced_subset(images.labels[rest], limit, seed)]
+    present, labels = np.unique(images.labels[rest], return_inverse=True)
+    kept = ImageSet(images.images[rest], labels.astype(images.labels.dtype),
+                    [images.class_names[c] for c in present], [images.paths[i] for i in rest],
+                    images.source, images.skipped, images.synthetic)
+    return kept, images.subset(np.flatnonzero(of == alphabet))
+
+
 def drawers(images: ImageSet) -> np.ndarray:
     """Return the drawer number (1-20, from ``NNNN_DD.png``) of every image.
 
