@@ -83,7 +83,7 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
                       test_images=100, contrastive_epochs=1, contrastive_batch_size=64,
                       temperature=0.1, width=8),
         "cpu": dict(image_size=32, n_images=3000, epochs=30, batch_size=64, minutes=15,
-                    test_images=1000, contrastive_epochs=25, contrastive_batch_size=128,
+                    test_images=1000, contrastive_epochs=50, contrastive_batch_size=128,
                     temperature=0.1, width=32),
         "full": dict(image_size=32, n_images=None, epochs=25, batch_size=128, minutes=30,
                      test_images=None, contrastive_epochs=50, contrastive_batch_size=512,
