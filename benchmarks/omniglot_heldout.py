@@ -12,7 +12,8 @@ from the notebook's metrics: ``cosine`` (embeddings + cosine), ``cosine_tta`` (e
 over distorted copies), ``turned`` (that cosine with test-time augmentation over the 8
 rotations/flips; the notebook's ``one_shot_20way_accuracy``), ``siamese_unturned`` (the L1 +
 sigmoid head) and ``siamese`` (its output averaged over the 8 rotations/flips, the notebook's
-``siamese_20way_accuracy``).
+``siamese_20way_accuracy``). The same JSON, with the commit and date, is written to ``--output``
+after every fold (default ``benchmarks/results/omniglot_heldout_<profile>_seed<seed>.json``).
 
     python benchmarks/omniglot_heldout.py --data-dir ../shared/data/omniglot --profile cpu
     python benchmarks/omniglot_heldout.py --data-dir ../shared/data/omniglot --profile full \
@@ -31,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's course_utils, also when run from elsewhere
 
+from record import stamp, write  # noqa: E402  (benchmarks/record.py, beside this script)
+
 N_WAY = 20
 # Each reported score and the notebook metric it reads.
 SCORES = {"cosine": "cosine_accuracy", "cosine_tta": "cosine_tta_accuracy",
@@ -38,16 +41,17 @@ SCORES = {"cosine": "cosine_accuracy", "cosine_tta": "cosine_tta_accuracy",
           "siamese": "siamese_20way_accuracy"}
 
 
-def run_fold(alphabet: str, args, work: Path) -> dict:
+def run_fold(alphabet: str, profile, args, work: Path) -> dict:
     """Run notebook 03 with ``alphabet`` held out and return its scores, trials and training time."""
     from course_utils.run import run_course, select_notebooks
 
+    # the resolved profile's values, so every fold trains exactly what the record says
     parameters = {"HOLD_OUT": alphabet, "HOLD_OUT_RUNS": args.runs, "SEED": args.seed,
-                  "EPOCHS": args.epochs, "WIDTH": args.width,
-                  "BACKGROUND": args.background.split(",") if args.background else None}
+                  "EPOCHS": profile.epochs, "WIDTH": profile.width,
+                  "BACKGROUND": list(profile.background)}
     if args.data_dir:
         parameters["DATA_DIR"] = str(Path(args.data_dir).resolve())
-    result, = run_course(select_notebooks(["03"]), work / alphabet, args.profile, parameters=parameters)
+    result, = run_course(select_notebooks(["03"]), work / alphabet, profile.name, parameters=parameters)
     if not result.ok:
         raise SystemExit(f"notebook 03 with {alphabet} held out: {result.status}: {result.error}")
     m = result.metrics
@@ -85,6 +89,8 @@ def main(argv: list[str] | None = None) -> dict:
                                              "the shared slice)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work-dir", type=Path, help="where the executed notebooks go (default: temporary)")
+    parser.add_argument("--output", type=Path, help="JSON results file (default: benchmarks/results/"
+                                                    "omniglot_heldout_<profile>_seed<seed>.json)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error(f"--runs must be at least 1, got {args.runs}")
@@ -104,20 +110,26 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"cannot hold out {', '.join(unusable)}: usable alphabets (with {N_WAY} "
                      f"characters by two drawers) are {', '.join(usable)}")
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="omniglot-heldout-"))
-    folds = {}
+    output = args.output or (ROOT / "benchmarks" / "results"
+                             / f"omniglot_heldout_{profile.name}_seed{args.seed}.json")
+    folds, measured = {}, stamp()
     started = time.perf_counter()
     for alphabet in chosen:
-        folds[alphabet] = fold = run_fold(alphabet, args, work)
+        folds[alphabet] = fold = run_fold(alphabet, profile, args, work)
         print(f"held out {alphabet}: cosine {fold['cosine']:.4f}, with copies "
               f"{fold['cosine_tta']:.4f}, 8 rotations/flips {fold['turned']:.4f}, Siamese head "
               f"{fold['siamese_unturned']:.4f}, 8 rotations/flips {fold['siamese']:.4f} over "
               f"{fold['trials']} trials; trained {fold['train_minutes']:.1f} min on "
               f"{fold['train_characters']} characters", flush=True)
-    result = {"profile": profile.name, "width": profile.width, "epochs": profile.epochs,
-              "source": source, "runs_per_alphabet": args.runs, "seed": args.seed,
-              "folds": folds, "trials": sum(f["trials"] for f in folds.values()),
-              **{key: weighted(folds, key) for key in SCORES},
-              "minutes": (time.perf_counter() - started) / 60}
+        # written after every fold, so a long benchmark cut short still leaves its folds on record
+        result = {"benchmark": "omniglot_heldout", **measured, "profile": profile.name,
+                  "width": profile.width, "epochs": profile.epochs,
+                  "background": list(profile.background), "source": source,
+                  "runs_per_alphabet": args.runs, "seed": args.seed, "folds": folds,
+                  "trials": sum(f["trials"] for f in folds.values()),
+                  **{key: weighted(folds, key) for key in SCORES},
+                  "minutes": (time.perf_counter() - started) / 60}
+        write(output, result)
     print(json.dumps(result))
     return result
 

@@ -21,10 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's course_utils, also when run from elsewhere
 
 from course_utils.run import run_course, select_notebooks  # noqa: E402
+from record import stamp, write  # noqa: E402  (benchmarks/record.py, beside this script)
 
 VARIANTS = ("color", "grayscale", "segmented")
 HEADLINE = ("fewshot_1shot_accuracy", "fewshot_5shot_accuracy", "verification_auc",
@@ -80,18 +79,6 @@ def earlier_runs(output: Path, setting: dict) -> list[dict]:
     return [{"commit": record.get("commit"), "date": record.get("date"), **run} for run in record["runs"]]
 
 
-def git_commit() -> str:
-    """The checkout's commit, with '+changes' when the tree differs from it ('unknown' without git)."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + ("+changes" if dirty else "")
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True, help="PlantVillage root (segmented/ ...)")
@@ -114,7 +101,8 @@ def main(argv=None) -> int:
     splits = [None] if args.eval_dir else list(range(args.first_split, args.first_split + args.splits))
     if not splits or not args.seeds:
         parser.error("need at least one split and one seed")
-    commit, today = git_commit(), time.strftime("%Y-%m-%d")
+    measured = stamp()
+    commit, today = measured["commit"], measured["date"]
     setting = {"benchmark": "plant_seeds", "profile": args.profile, "data_dir": str(args.data_dir.resolve()),
                "eval_dir": str(args.eval_dir.resolve()) if args.eval_dir else None,
                "held_out": None if args.eval_dir else args.held_out}
@@ -141,8 +129,7 @@ def main(argv=None) -> int:
                       "seeds": sorted({r["seed"] for r in runs}),
                       "splits": len({r["split"] for r in runs}), "runs": runs,
                       "spread": spread([r for r in runs if r["status"] == "ok"])}
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(json.dumps(record, indent=2) + "\n")
+            write(output, record)
     for key, values in record["spread"].items():
         print(f"{key}: mean {values['mean']:.3f}, min {values['min']:.3f}, max {values['max']:.3f} "
               f"({values['runs']} runs)")

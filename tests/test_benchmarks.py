@@ -35,17 +35,20 @@ def test_ann_benchmark_rejects_too_few_real_codes(tmp_path):
     assert "need a 2-D array with at least" in completed.stderr
 
 
-def heldout(shared_data, *args):
+def heldout(shared_data, output, *args):
     return subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "omniglot_heldout.py"), "--data-dir",
-         str(shared_data / "omniglot"), "--profile", "smoke", *args],
+         str(shared_data / "omniglot"), "--profile", "smoke", "--output", str(output), *args],
         capture_output=True, text=True, cwd=ROOT, timeout=600, env={**os.environ, "COURSE_OFFLINE": "1"})
 
 
-def test_omniglot_heldout_trains_without_the_alphabet_and_scores_runs_of_it(shared_data):
-    completed = heldout(shared_data, "--alphabets", "Korean", "--runs", "2", "--width", "0.0625")
+def test_omniglot_heldout_trains_without_the_alphabet_and_scores_runs_of_it(shared_data, tmp_path):
+    output = tmp_path / "heldout.json"
+    completed = heldout(shared_data, output, "--alphabets", "Korean", "--runs", "2", "--width", "0.0625")
     assert completed.returncode == 0, completed.stderr[-2000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert json.loads(output.read_text()) == result  # the file on record is what was printed
+    assert result["commit"] and result["date"]
     fold = result["folds"]["Korean"]
     assert list(result["folds"]) == ["Korean"] and result["profile"] == "smoke"
     assert result["width"] == 0.0625 and result["epochs"] == 1  # what was trained is on record
@@ -58,22 +61,22 @@ def test_omniglot_heldout_trains_without_the_alphabet_and_scores_runs_of_it(shar
     assert "held out Korean: cosine" in completed.stdout
 
 
-def test_omniglot_heldout_names_the_usable_alphabets_for_one_it_cannot_hold_out(shared_data):
-    completed = heldout(shared_data, "--alphabets", "Tagalog")  # 17 characters: no 20-way run
+def test_omniglot_heldout_names_the_usable_alphabets_for_one_it_cannot_hold_out(shared_data, tmp_path):
+    completed = heldout(shared_data, tmp_path / "h.json", "--alphabets", "Tagalog")  # 17 characters: no 20-way run
     assert completed.returncode != 0
     assert "cannot hold out Tagalog" in completed.stderr and "Korean" in completed.stderr
 
 
-def test_omniglot_heldout_refuses_a_width_that_is_no_tower(shared_data):
-    completed = heldout(shared_data, "--width", "0")
+def test_omniglot_heldout_refuses_a_width_that_is_no_tower(shared_data, tmp_path):
+    completed = heldout(shared_data, tmp_path / "h.json", "--width", "0")
     assert completed.returncode != 0
     assert "width must be a number above 0" in completed.stderr
     assert "Traceback" not in completed.stderr
 
 
-def test_omniglot_heldout_trains_on_the_background_sets_it_is_given(shared_data):
-    completed = heldout(shared_data, "--background", "images_background_small2", "--alphabets",
-                        "Latin", "--runs", "1", "--width", "0.0625")
+def test_omniglot_heldout_trains_on_the_background_sets_it_is_given(shared_data, tmp_path):
+    completed = heldout(shared_data, tmp_path / "h.json", "--background", "images_background_small2",
+                        "--alphabets", "Latin", "--runs", "1", "--width", "0.0625")
     assert completed.returncode == 0, completed.stderr[-2000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     assert "images_background_small2" in result["source"]
@@ -82,8 +85,8 @@ def test_omniglot_heldout_trains_on_the_background_sets_it_is_given(shared_data)
     assert result["folds"]["Latin"]["train_characters"] == 24 + 47 + 42 + 17
 
 
-def test_omniglot_heldout_names_an_unknown_background_set(shared_data):
-    completed = heldout(shared_data, "--background", "images_backround_small1")
+def test_omniglot_heldout_names_an_unknown_background_set(shared_data, tmp_path):
+    completed = heldout(shared_data, tmp_path / "h.json", "--background", "images_backround_small1")
     assert completed.returncode != 0
     assert "unknown Omniglot set(s) 'images_backround_small1'" in completed.stderr
     assert "Traceback" not in completed.stderr
