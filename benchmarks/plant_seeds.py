@@ -35,7 +35,8 @@ from record import stamp, write  # noqa: E402  (benchmarks/record.py, beside thi
 
 VARIANTS = ("color", "grayscale", "segmented")
 HEADLINE = ("fewshot_1shot_accuracy", "fewshot_5shot_accuracy", "verification_auc",
-            "contrastive_5shot_accuracy", "triplet_5shot_accuracy", "classifier_5shot_accuracy")
+            "contrastive_5shot_accuracy", "triplet_5shot_accuracy", "classifier_5shot_accuracy",
+            "ensemble_5shot_accuracy")
 
 
 def split_folder(data_dir: Path, out: Path, held_out: float, seed: int) -> tuple[Path, Path]:

@@ -71,7 +71,7 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
                     n_way=4, n_query=10, held_out_classes=0, eval_fraction=0.25, val_fraction=0.15,
                     val_pairs=1000, eval_pairs=2000, kaggle_size=112, steps_per_epoch=20,
                     learning_rate=2e-3, classes_per_batch=4, width=32, margin=0.3,
-                    classes=APPLE_CLASSES, headline_model="triplet"),
+                    classes=APPLE_CLASSES, headline_model="ensemble"),
         "full": dict(image_size=112, n_images=7600, epochs=40, batch_size=64, minutes=120,
                      episodes=1000, n_way=5, n_query=15, held_out_classes=10, eval_fraction=0.25,
                      val_fraction=0.1, val_pairs=4000, eval_pairs=10000, kaggle_size=112,

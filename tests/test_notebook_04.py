@@ -10,7 +10,7 @@ METRIC_KEYS = {
     "verification_accuracy", "verification_precision", "verification_recall", "verification_auc",
     "kaggle_style_accuracy", "fewshot_n_way", "fewshot_protocol", "fewshot_1shot_accuracy",
     "fewshot_5shot_accuracy", "contrastive_5shot_accuracy", "triplet_5shot_accuracy",
-    "classifier_5shot_accuracy", "train_seconds",
+    "classifier_5shot_accuracy", "ensemble_5shot_accuracy", "train_seconds",
 }
 
 
@@ -125,7 +125,7 @@ def test_smoke_run_writes_every_metric_in_range(run_notebook):
     for key in METRIC_KEYS - {"fewshot_n_way", "fewshot_protocol", "train_seconds"}:
         assert 0.0 <= metrics[key] <= 1.0, key
     # the best model is chosen on validation pairs, so it need not be the one scoring highest here
-    assert metrics["best_model"] in {"contrastive", "triplet", "classifier"}
+    assert metrics["best_model"] in {"contrastive", "triplet", "classifier", "ensemble"}
     assert metrics["fewshot_5shot_accuracy"] == metrics[f"{metrics['best_model']}_5shot_accuracy"]
     assert metrics["train_seconds"] > 0
 
