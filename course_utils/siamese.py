@@ -8,6 +8,7 @@ One registered name, one meaning: ``course>EuclideanDistance`` gives one distanc
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -44,3 +45,9 @@ class ContrastiveLoss(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "margin": self.margin}
+
+
+def embed(tower: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Embed ``images`` with ``tower`` in inference mode (dropout off), ``batch_size`` at a time."""
+    return np.concatenate([ops.convert_to_numpy(tower(images[i:i + batch_size], training=False))
+                           for i in range(0, len(images), batch_size)])

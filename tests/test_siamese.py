@@ -1,8 +1,10 @@
 """The Siamese building blocks later notebooks import: one distance, one contrastive loss."""
 
+import keras
 import numpy as np
 import pytest
 
+from course_utils import siamese
 from course_utils.labels import DISSIMILAR, SIMILAR
 from course_utils.siamese import ContrastiveLoss, EuclideanDistance, contrastive_loss
 
@@ -62,3 +64,14 @@ def test_a_model_with_the_distance_round_trips_through_a_keras_file(tmp_path):
     reloaded = keras.models.load_model(tmp_path / "pair.keras")
     np.testing.assert_allclose(reloaded.predict(sample, verbose=0), model.predict(sample, verbose=0))
     assert reloaded.loss.margin == 0.5
+
+
+def test_embed_batches_in_inference_mode():
+    inputs = keras.Input((6,))
+    outputs = keras.layers.Dense(3)(keras.layers.Dropout(0.9)(inputs))
+    tower = keras.Model(inputs, outputs)
+    images = np.random.default_rng(0).normal(size=(10, 6)).astype("float32")
+    whole = siamese.embed(tower, images)
+    assert whole.shape == (10, 3)
+    np.testing.assert_allclose(siamese.embed(tower, images, batch_size=3), whole, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(whole, keras.ops.convert_to_numpy(tower(images, training=False)), rtol=1e-5)
