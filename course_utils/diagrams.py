@@ -137,3 +137,36 @@ def one_shot_run(n_way: int = 20, shown: int = 6) -> Figure:
     ax.text(xs[0], 0.9, "highest score: the answer\n(right if it is the query's character)",
             ha="center", fontsize=8, color=HIT_COLOUR)
     return fig
+
+
+def learning_path(lessons: Sequence) -> Figure:
+    """Draw the course's lessons left to right, an arrow from each lesson to those that build on it.
+
+    ``lessons`` are :class:`course_utils.syllabus.Lesson` entries: a solid arrow means "builds on"
+    (read first), a dashed one "useful background". Lessons at one depth share a column.
+    """
+    from .syllabus import depth
+
+    columns: dict[int, list] = {}
+    for entry in lessons:
+        columns.setdefault(depth(entry.stem, lessons), []).append(entry)
+    width, height = 2.9 * len(columns) + 0.2, 1.5 * max(len(c) for c in columns.values()) + 1.2
+    fig, ax = _canvas(width, height, "The learning path: read left to right")
+    where = {}
+    for level, entries in columns.items():
+        for k, entry in enumerate(entries):
+            y = height / 2 + 0.75 * (len(entries) - 1) - 1.5 * k
+            where[entry.stem] = (1.35 + 2.9 * level, y)
+    for entry in lessons:
+        x, y = where[entry.stem]
+        _box(ax, x, y, 2.2, 0.8, f"{entry.number}\n{entry.short}\n{entry.study_hours:g} h study",
+             SHARED if not entry.builds_on else BOX)
+        arrows = [(s, "-") for s in entry.builds_on] + [(s, "--") for s in entry.background]
+        for earlier, style in arrows:
+            x0, y0 = where[earlier]
+            ax.add_patch(FancyArrowPatch((x0 + 1.15, y0), (x - 1.15, y), arrowstyle="-|>",
+                                         mutation_scale=12, linewidth=1.2, linestyle=style,
+                                         color="black" if style == "-" else "#555555"))
+    ax.text(0.2, 0.25, "solid arrow: builds on (read first)    dashed: useful background",
+            fontsize=8, va="bottom")
+    return fig

@@ -31,6 +31,12 @@ MACHINES = {"smoke": "", "cpu": " on 2 CPU cores", "full": " on a GPU"}
 # Budgets per notebook. Every notebook reads its own entry; keys beyond the four common ones are
 # the notebook's own knobs. ``minutes`` is the wall-time budget on the machine the profile targets.
 SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
+    # The overview trains nothing and reads no images (image_size None): it imports the frameworks
+    # and looks for the data, whatever the profile.
+    "00_overview": {
+        name: dict(image_size=None, n_images=None, epochs=0, batch_size=None, minutes=0.5)
+        for name in CONCRETE_PROFILES
+    },
     "01_satellite_pairs": {
         "smoke": dict(image_size=64, n_images=60, epochs=0, batch_size=32, minutes=0.5,
                       benchmark_images=150, shards=1),
@@ -123,8 +129,10 @@ class Profile:
         images = "all" if self.n_images is None else str(self.n_images)
         knobs = ", ".join(f"{k}={v}" for k, v in self.extra.items())
         auto = f" (auto -> {self.name})" if self.requested == "auto" else ""
-        text = (f"profile {self.name}{auto} for {self.notebook}: {self.image_size}px images, "
-                f"{images} images, {self.epochs} epochs, batch {self.batch_size}, "
+        work = ("no images, no training" if self.image_size is None else
+                f"{self.image_size}px images, {images} images, {self.epochs} epochs, "
+                f"batch {self.batch_size}")
+        text = (f"profile {self.name}{auto} for {self.notebook}: {work}, "
                 f"budget about {self.minutes:g} min")
         return f"{text}, {knobs}" if knobs else text
 
@@ -240,23 +248,40 @@ def what_you_need(notebook: str) -> str:
     """
     from .datasets.sources import download_mb
 
-    if notebook not in SETTINGS:
-        raise ValueError(f"unknown notebook {notebook!r}: choose one of {', '.join(SETTINGS)}")
-    times = ", ".join(f"{_minutes(SETTINGS[notebook][p]['minutes'])}{MACHINES[p]} (`{p}`)"
-                      for p in CONCRETE_PROFILES)
+    times = ", ".join(f"{budget(notebook, p)}{MACHINES[p]} (`{p}`)" for p in CONCRETE_PROFILES)
+    megabytes = {name: download_mb(notebook, name) for name in CONCRETE_PROFILES}
+    if not any(megabytes.values()):
+        return f"**What you need**: at most {times}; no download."
     sizes: dict[str, list[str]] = {}
-    for name in CONCRETE_PROFILES:
-        sizes.setdefault(_megabytes(download_mb(notebook, name)), []).append(f"`{name}`")
+    for name, value in megabytes.items():
+        sizes.setdefault(format_megabytes(value), []).append(f"`{name}`")
     downloads = " or ".join(f"{size} ({', '.join(names)})" for size, names in sizes.items())
     return (f"**What you need**: at most {times}; with no local copy of the data, a one-time "
             f"download of {downloads}.")
 
 
-def _minutes(value: float) -> str:
+def budget(notebook: str, profile: str) -> str:
+    """Return a notebook's time budget under a concrete profile as people read it (``30 s``).
+
+    The machine it holds on is ``MACHINES[profile]``.
+
+    Raises:
+        ValueError: unknown notebook or profile.
+    """
+    if notebook not in SETTINGS:
+        raise ValueError(f"unknown notebook {notebook!r}: choose one of {', '.join(SETTINGS)}")
+    if profile not in CONCRETE_PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: choose {', '.join(CONCRETE_PROFILES)}")
+    return format_minutes(SETTINGS[notebook][profile]["minutes"])
+
+
+def format_minutes(value: float) -> str:
+    """Return minutes as the title cells write them: ``30 s`` below a minute, else ``15 min``."""
     return f"{value * 60:g} s" if value < 1 else f"{value:g} min"
 
 
-def _megabytes(value: float) -> str:
+def format_megabytes(value: float) -> str:
+    """Return a size in MB as the title cells write it: ``3.3 MB``, ``427 MB``, ``1.9 GB``."""
     return f"{value / 1000:.1f} GB" if value >= 1000 else f"{value:.0f} MB" if value >= 10 else \
         f"{value:.1f} MB"
 

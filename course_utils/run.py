@@ -28,8 +28,11 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-# Each notebook's headline metrics with the short label the terminal table shows.
+# Each notebook's headline metrics with the short label the terminal table shows (00, the
+# overview, trains nothing: its headline is what its set-up check found).
 HEADLINE = {
+    "00_overview": {"n_gpus": "GPUs", "n_datasets_ready": "data ready",
+                    "download_mb": "download MB"},
     "01_satellite_pairs": {"n_tiles": "tiles", "seed_val_leaked_fraction": "seed leak",
                            "memory_ratio": "memory x"},
     "02_contrastive_siamese": {"test_accuracy_no_identical": "acc", "roc_auc": "AUC",

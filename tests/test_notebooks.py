@@ -30,8 +30,9 @@ def parameters(notebook) -> dict:
     return values
 
 
-def test_the_course_has_its_notebooks():
-    assert NOTEBOOKS and NOTEBOOKS[0].name == "01_satellite_pairs.ipynb"
+def test_the_course_starts_at_the_overview_and_numbers_its_lessons_without_gaps():
+    assert [p.name for p in NOTEBOOKS[:2]] == ["00_overview.ipynb", "01_satellite_pairs.ipynb"]
+    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(len(NOTEBOOKS))]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

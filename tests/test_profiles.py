@@ -136,3 +136,20 @@ def test_runtime_report_names_the_tensorflow_backend():
     if keras.config.backend() != "tensorflow":
         pytest.skip(f"runs under the TensorFlow backend, not {keras.config.backend()}")
     assert "(backend tensorflow)" in profiles.runtime_report(get_profile("smoke", "01_satellite_pairs"))
+
+
+def test_the_overview_downloads_nothing_and_trains_nothing():
+    assert profiles.what_you_need("00_overview") == (
+        "**What you need**: at most 30 s (`smoke`), 30 s on 2 CPU cores (`cpu`), 30 s on a GPU "
+        "(`full`); no download.")
+    text = get_profile("cpu", "00_overview").describe()
+    assert text == "profile cpu for 00_overview: no images, no training, budget about 0.5 min"
+
+
+def test_budget_is_the_title_cells_time_and_refuses_unknown_names():
+    assert profiles.budget("01_satellite_pairs", "smoke") == "30 s"
+    assert profiles.budget("02_contrastive_siamese", "full") == "60 min"
+    with pytest.raises(ValueError, match="unknown profile 'auto': choose smoke, cpu, full"):
+        profiles.budget("01_satellite_pairs", "auto")
+    with pytest.raises(ValueError, match="unknown notebook '09_x'"):
+        profiles.budget("09_x", "cpu")

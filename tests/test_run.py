@@ -107,9 +107,23 @@ def test_headline_metrics_appear_in_the_summary(tmp_path):
     assert run.headline(result) == "acc 0.9912 · AUC 0.9999"
 
 
+def test_a_notebook_without_accuracy_metrics_has_its_own_headline(tmp_path):
+    overview = run.NotebookResult("00_overview", "smoke", "ok", 12.0, tmp_path,
+                                  {"n_gpus": 0, "n_datasets_ready": 4, "download_mb": 0.0})
+    assert run.headline(overview) == "GPUs 0 · data ready 4 · download MB 0"
+    row = run.summary_table([overview]).iloc[0]
+    assert row["n_gpus"] == 0 and row["download_mb"] == 0.0
+    unknown = run.NotebookResult("07_new", "smoke", "ok", 1.0, tmp_path, {"anything": 1})
+    assert run.headline(unknown) == ""
+    text = run.summary_text([overview, unknown])
+    assert "00_overview" in text
+    assert max(len(line) for line in text.splitlines()) <= run.TERMINAL_WIDTH
+
+
 def test_notebook_selection_by_number_and_name():
     names = [p.stem for p in run.available_notebooks()]
-    assert names == sorted(names) and "01_satellite_pairs" in names
+    assert names == sorted(names) and names[:2] == ["00_overview", "01_satellite_pairs"]
+    assert run.select_notebooks(["0"])[0].stem == "00_overview"
     assert run.select_notebooks(["1"])[0].stem == "01_satellite_pairs"
     assert run.select_notebooks(["01_satellite_pairs.ipynb"])[0].stem == "01_satellite_pairs"
     with pytest.raises(ValueError, match="unknown notebook '42'"):

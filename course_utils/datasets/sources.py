@@ -8,7 +8,9 @@ from .omniglot import RUNS, SOURCES as OMNIGLOT_SOURCES
 from .plantvillage import SOURCE as PLANTVILLAGE_SOURCE
 from .satellite import SHARDS
 
-NOTEBOOK_DATASETS = {
+# Each notebook's dataset; None: it downloads nothing (the overview only looks for the data).
+NOTEBOOK_DATASETS: dict[str, str | None] = {
+    "00_overview": None,
     "01_satellite_pairs": "satellite",
     "02_contrastive_siamese": "satellite",
     "03_vgg16_omniglot": "omniglot",
@@ -30,6 +32,8 @@ def notebook_sources(notebook: str, profile: str) -> list[Source]:
         raise ValueError(f"unknown notebook {notebook!r}: choose from {', '.join(NOTEBOOK_DATASETS)}")
     settings = SETTINGS[notebook][resolve_profile_name(profile, gpus=0)]
     dataset = NOTEBOOK_DATASETS[notebook]
+    if dataset is None:
+        return []
     if dataset == "satellite":
         return list(SHARDS[:settings["shards"]])
     if dataset == "omniglot":
