@@ -24,9 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = Path(os.environ.get("COURSE_TEST_RUNS", REPO / "build" / "notebook-runs")).parent / "browser"
 TOKEN = "course-browser-test"
 # Notebooks run top to bottom through the UI, saved, and checked for errors
-# (test_notebook_runs_in_jupyterlab). Notebook 00 (the overview) goes first once it exists:
-# add "00_overview.ipynb" here; notebooks with knobs to turn get a test of their own below.
-RUN_IN_THE_UI = ["01_satellite_pairs.ipynb"]
+# (test_notebook_runs_in_jupyterlab): the students' entry point. Notebooks with knobs to turn get a
+# test of their own below.
+RUN_IN_THE_UI = ["00_overview.ipynb"]
 THRESHOLD_KNOB = "02_contrastive_siamese.ipynb"  # test_threshold_slider_redraws_in_jupyterlab
 SERVED = RUN_IN_THE_UI + [THRESHOLD_KNOB]
 
