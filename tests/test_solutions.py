@@ -64,3 +64,26 @@ def test_solutions_run_under_smoke_and_pass_their_checks(lesson, shared_data):
     assert "✗ not yet" not in shown
     for name in (n for n in CHECKS if n.startswith(lesson.stem[:2])):
         assert f"✓ right (exercise {name})" in shown, f"the solution to {name} does not pass its check"
+
+
+SOLUTION_FILES = sorted(SOLUTIONS.glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", SOLUTION_FILES, ids=lambda p: p.stem[:2])
+def test_solutions_keep_the_notebook_contracts(path):
+    import urllib.parse
+
+    from test_notebooks import BINDER, COLAB, REQUIRED, parameters
+
+    notebook = nbformat.read(path, as_version=4)
+    title = notebook.cells[0].source
+    assert title.startswith(f"# Solutions: {path.stem[:2]}. ") and f"(../{path.stem[:-10]}.ipynb)" in title
+    [(_, _, colab_path)] = COLAB.findall(title)
+    [(_, _, labpath)] = BINDER.findall(title)
+    for target in (colab_path, urllib.parse.unquote(labpath)):
+        assert (REPO / target).resolve() == path
+    values = parameters(notebook)
+    assert all(values.get(name, "missing") == default for name, default in REQUIRED.items())
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None
