@@ -135,3 +135,14 @@ def test_held_out_eval_dir_is_used_for_evaluation(run_notebook, shared_data):
                            EVAL_DIR=str(shared_data / "plantvillage" / "segmented")).metrics
     assert metrics["sources"]["evaluation"].startswith("local folder")
     assert metrics["fewshot_protocol"] == "unseen_images"
+
+
+def test_side_by_side_averages_the_towers_squared_distances(ns):
+    rng = np.random.default_rng(5)
+    a, b = (rng.normal(size=(6, 8)) for _ in range(2))
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    both = ns["side_by_side"](a, b)
+    assert both.shape == (6, 16) and np.allclose(np.linalg.norm(both, axis=1), 1.0)
+    squared = lambda x: ((x[:, None] - x[None]) ** 2).sum(-1)
+    assert np.allclose(squared(both), (squared(a) + squared(b)) / 2)
