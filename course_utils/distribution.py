@@ -10,12 +10,18 @@ found, the scope changes nothing. Build, compile and fit the model inside the sc
         model = build_model()
         model.compile(...)
         model.fit(...)
+
+The notebooks call ``accelerate(profile)`` once instead: under ``gpu`` and ``full`` it spreads every
+model built afterwards over all GPUs, for the whole run.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import ContextManager
+from typing import TYPE_CHECKING, ContextManager
+
+if TYPE_CHECKING:
+    from .profiles import Profile
 
 DEVICE_TYPES = ("gpu", "cpu")
 
@@ -60,3 +66,38 @@ def data_parallel(device_type: str = "gpu") -> ContextManager:
     import tensorflow as tf
 
     return tf.distribute.MirroredStrategy(devices).scope()
+
+
+def spread_over(device_type: str = "gpu") -> int:
+    """Make every model built from now on train on all devices of ``device_type``, a batch split
+    across them; return how many devices that is (1: nothing changed).
+
+    Raises:
+        ValueError: ``device_type`` is not gpu or cpu.
+    """
+    import keras
+
+    devices = parallel_devices(device_type)
+    if len(devices) < 2:
+        return 1
+    if keras.config.backend() == "jax":
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    else:
+        import tensorflow as tf
+
+        tf.distribute.experimental_set_strategy(tf.distribute.MirroredStrategy(devices))
+    return len(devices)
+
+
+def accelerate(profile: Profile) -> str:
+    """Spread training over every GPU when ``profile`` is ``gpu`` or ``full``; say where it runs.
+
+    The other profiles train on one device, whatever the machine has.
+    """
+    from .profiles import gpu_count
+
+    gpus = gpu_count()
+    devices = spread_over("gpu") if profile.name in ("gpu", "full") and gpus > 1 else 1
+    if devices > 1:
+        return f"training on {devices} GPUs, each batch split across them"
+    return f"training on {'1 GPU' if gpus else 'the CPU'}"

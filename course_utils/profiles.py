@@ -1,8 +1,10 @@
 """Run profiles: how big a run each notebook makes, chosen once per run.
 
 A profile is plain data. ``smoke`` proves the code path in seconds, ``cpu`` gives a real result on a
-laptop in at most 15 minutes per notebook, ``full`` is the seed-scale run meant for a GPU, and
-``auto`` picks ``full`` when Keras' backend sees a GPU, else ``cpu``. A concrete notebook parameter
+laptop in at most 15 minutes per notebook, ``gpu`` gives the same recipe with more data or epochs in
+at most 10 minutes per notebook on a Colab-class GPU (a T4), ``full`` is the seed-scale run for a
+large GPU, picked by name only, and ``auto`` picks ``gpu`` when Keras' backend sees a GPU, else
+``cpu``. A concrete notebook parameter
 wins over the ``COURSE_PROFILE`` environment variable, which wins over ``auto`` (the parameter's
 default).
 """
@@ -15,7 +17,7 @@ from numbers import Integral, Real
 from types import MappingProxyType
 from typing import Any, Mapping
 
-CONCRETE_PROFILES = ("smoke", "cpu", "full")
+CONCRETE_PROFILES = ("smoke", "cpu", "gpu", "full")
 PROFILE_NAMES = CONCRETE_PROFILES + ("auto",)
 ENV_VAR = "COURSE_PROFILE"
 
@@ -25,8 +27,10 @@ APPLE_CLASSES = ("Apple___Apple_scab", "Apple___Black_rot", "Apple___Cedar_apple
 # Notebook 04's ``headline_model``: the model whose numbers are its headline metrics, fixed before
 # the evaluation images are seen (chosen on held-out splits of the shared images with
 # benchmarks/plant_seeds.py); None: the one with the best ROC AUC on the run's validation pairs.
-# Where each profile runs, for the times people read ("15 min on 2 CPU cores").
-MACHINES = {"smoke": "", "cpu": " on 2 CPU cores", "full": " on a GPU"}
+# Where each profile runs, for the times people read ("15 min on 2 CPU cores"). The ``gpu`` budgets
+# are sized by arithmetic from per-step costs measured on 2 CPU cores (benchmarks/gpu_budget.py).
+MACHINES = {"smoke": "", "cpu": " on 2 CPU cores", "gpu": " on a T4-class GPU",
+            "full": " on an A100-class GPU"}
 
 # Budgets per notebook. Every notebook reads its own entry; keys beyond the four common ones are
 # the notebook's own knobs. ``minutes`` is the wall-time budget on the machine the profile targets.
@@ -42,6 +46,8 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
                       benchmark_images=150, shards=1),
         "cpu": dict(image_size=128, n_images=None, epochs=0, batch_size=32, minutes=2,
                     benchmark_images=2000, shards=1),
+        "gpu": dict(image_size=128, n_images=None, epochs=0, batch_size=32, minutes=2,
+                    benchmark_images=2000, shards=1),
         "full": dict(image_size=128, n_images=None, epochs=0, batch_size=32, minutes=5,
                      benchmark_images=2000, shards=4),
     },
@@ -51,6 +57,9 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
                       shards=1),
         "cpu": dict(image_size=48, n_images=None, epochs=6, batch_size=64, minutes=15, margin=1.0,
                     learning_rate=1e-3, ablation_epochs=1, steps_per_epoch=40,
+                    shards=1),
+        "gpu": dict(image_size=64, n_images=None, epochs=12, batch_size=64, minutes=10, margin=1.0,
+                    learning_rate=1e-3, ablation_epochs=2, steps_per_epoch=80,
                     shards=1),
         "full": dict(image_size=128, n_images=None, epochs=40, batch_size=128, minutes=60,
                      margin=1.0, learning_rate=1e-3, ablation_epochs=5,
@@ -63,6 +72,10 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "cpu": dict(image_size=28, n_images=None, epochs=5, batch_size=128, minutes=15, width=0.25,
                     siamese_steps=2000, learning_rate=0.05, mirror=True,
                     background=("images_background_small1", "images_background_small2")),
+        # The cpu recipe on all 30 background alphabets (964 characters), not the two small sets.
+        "gpu": dict(image_size=28, n_images=None, epochs=5, batch_size=128, minutes=10, width=0.25,
+                    siamese_steps=2000, learning_rate=0.05, mirror=True,
+                    background=("images_background",)),
         "full": dict(image_size=105, n_images=None, epochs=15, batch_size=128, minutes=120,
                      width=1.0, siamese_steps=3000, learning_rate=0.05, mirror=True,
                      background=("images_background",)),
@@ -78,6 +91,11 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
                     val_pairs=1000, eval_pairs=2000, kaggle_size=112, steps_per_epoch=20,
                     learning_rate=2e-3, classes_per_batch=4, width=32, margin=0.3,
                     classes=APPLE_CLASSES, headline_model="ensemble"),
+        "gpu": dict(image_size=128, n_images=None, epochs=40, batch_size=32, minutes=10,
+                    episodes=1000, n_way=4, n_query=10, held_out_classes=0, eval_fraction=0.25,
+                    val_fraction=0.15, val_pairs=1000, eval_pairs=2000, kaggle_size=112,
+                    steps_per_epoch=40, learning_rate=2e-3, classes_per_batch=4, width=32,
+                    margin=0.3, classes=APPLE_CLASSES, headline_model="ensemble"),
         "full": dict(image_size=112, n_images=7600, epochs=40, batch_size=64, minutes=120,
                      episodes=1000, n_way=5, n_query=15, held_out_classes=10, eval_fraction=0.25,
                      val_fraction=0.1, val_pairs=4000, eval_pairs=10000, kaggle_size=112,
@@ -89,6 +107,9 @@ SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
                       test_images=100, contrastive_epochs=1, contrastive_batch_size=64,
                       temperature=0.1, width=8),
         "cpu": dict(image_size=32, n_images=3000, epochs=30, batch_size=64, minutes=15,
+                    test_images=1000, contrastive_epochs=50, contrastive_batch_size=128,
+                    temperature=0.1, width=32),
+        "gpu": dict(image_size=32, n_images=10000, epochs=30, batch_size=64, minutes=10,
                     test_images=1000, contrastive_epochs=50, contrastive_batch_size=128,
                     temperature=0.1, width=32),
         "full": dict(image_size=32, n_images=None, epochs=25, batch_size=128, minutes=30,
@@ -182,7 +203,7 @@ def resolve_profile_name(name: str | None = None, *, gpus: int | None = None) ->
     """Return the concrete profile name for a parameter value, ``COURSE_PROFILE`` or ``auto``.
 
     Raises:
-        ValueError: the name is not one of smoke, cpu, full or auto.
+        ValueError: the name is not one of smoke, cpu, gpu, full or auto.
     """
     requested = requested_profile(name)
     if requested not in PROFILE_NAMES:
@@ -190,7 +211,7 @@ def resolve_profile_name(name: str | None = None, *, gpus: int | None = None) ->
                          f"or {PROFILE_NAMES[-1]}")
     if requested != "auto":
         return requested
-    return "full" if (gpu_count() if gpus is None else gpus) > 0 else "cpu"
+    return "gpu" if (gpu_count() if gpus is None else gpus) > 0 else "cpu"
 
 
 def get_profile(name: str | None, notebook: str, *, gpus: int | None = None,
@@ -320,7 +341,7 @@ def runtime_report(profile: Profile) -> str:
              f"(backend {backend_version()}), {devices}"]
     if int(keras.__version__.split(".")[0]) < 3:
         lines.append("WARNING: this course needs Keras 3; run `pip install -U keras` and restart.")
-    if profile.name == "full" and not gpus:
-        lines.append(f"WARNING: profile 'full' without a GPU will take far longer than its "
-                     f"{profile.minutes:g}-minute budget; use PROFILE='cpu' on a laptop.")
+    if profile.name in ("gpu", "full") and not gpus:
+        lines.append(f"WARNING: profile '{profile.name}' without a GPU will take far longer than "
+                     f"its {profile.minutes:g}-minute budget; use PROFILE='cpu' on a laptop.")
     return "\n".join(lines)

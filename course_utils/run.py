@@ -329,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m course_utils.run",
                                      description="Run course notebooks with papermill.")
     parser.add_argument("notebooks", nargs="*", help="numbers or names (default: all)")
-    parser.add_argument("--profile", help="smoke, cpu, full or auto (default: $COURSE_PROFILE "
+    parser.add_argument("--profile", help="smoke, cpu, gpu, full or auto (default: $COURSE_PROFILE "
                                           "or auto)")
     parser.add_argument("--data-dir", help="data root laid out like shared/data (one folder per "
                                            "dataset); becomes COURSE_DATA_DIR; may be read-only")

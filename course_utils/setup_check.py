@@ -145,8 +145,9 @@ def problems(report: SetupReport) -> list[str]:
     found = []
     if int(report.versions["Keras"].split(".")[0]) < 3:
         found.append("this course needs Keras 3: run `pip install -U keras` and restart")
-    if report.profile == "full" and not report.gpus:
-        found.append("profile full without a GPU takes far longer than its budgets: use cpu")
+    if report.profile in ("gpu", "full") and not report.gpus:
+        found.append(f"profile {report.profile} without a GPU takes far longer than its budgets: "
+                     f"use cpu")
     for status in report.datasets:
         if status.state == "offline":
             lessons = ", ".join(stem[:2] for stem in status.notebooks)
@@ -164,11 +165,11 @@ def setup_table(report: SetupReport):
     """Return the report as a two-column pandas table (check, result) to show a student."""
     import pandas as pd
 
-    from .profiles import format_megabytes
+    from .profiles import format_megabytes, resolve_profile_name
 
     rows = [(name, version) for name, version in report.versions.items()]
     rows.append(("Keras backend", report.backend))
-    auto = "full" if report.gpus else "cpu"
+    auto = resolve_profile_name("auto", gpus=len(report.gpus))
     rows.append(("GPUs seen", f"{len(report.gpus)}{': ' if report.gpus else ''}"
                               f"{', '.join(report.gpus)} (profile auto runs {auto})"))
     rows.append(("COURSE_OFFLINE", "1: nothing will be downloaded" if report.offline else

@@ -24,7 +24,7 @@ if backend == "tensorflow":
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from conftest import notebook_namespace
-from course_utils.distribution import data_parallel, parallel_devices
+from course_utils.distribution import data_parallel, parallel_devices, spread_over
 
 ns = notebook_namespace("03_vgg16_omniglot")
 rng = np.random.default_rng(0)
@@ -52,6 +52,11 @@ two, two_devices = train(data_parallel("cpu"))
 assert (one_devices, two_devices) == (1, 2), (one_devices, two_devices)
 assert np.abs(one - 0.5).max() > 1e-3  # it learned something to compare
 np.testing.assert_allclose(two, one, atol=1e-5)
+# Last: spread_over sets the distribution for everything built afterwards, as the notebooks use it.
+assert spread_over("cpu") == 2
+everywhere, everywhere_devices = train(contextlib.nullcontext())
+assert everywhere_devices == 2, everywhere_devices
+np.testing.assert_allclose(everywhere, one, atol=1e-5)
 print("same on 1 and 2 devices under", backend)
 """
 
@@ -70,12 +75,23 @@ def test_two_devices_train_the_model_one_device_trains(backend):
 
 
 def test_one_device_leaves_training_alone():
-    from course_utils.distribution import data_parallel, parallel_devices
+    from course_utils.distribution import data_parallel, parallel_devices, spread_over
 
     if len(parallel_devices("gpu")) > 1:
         pytest.skip("this machine has several GPUs")
     with data_parallel("gpu") as scope:
         assert scope is None
+    assert spread_over("gpu") == 1
+
+
+@pytest.mark.parametrize("name, gpus, said", [
+    ("gpu", 0, "training on the CPU"), ("cpu", 1, "training on 1 GPU"),
+    ("gpu", 1, "training on 1 GPU")])
+def test_accelerate_says_where_training_runs(name, gpus, said, monkeypatch):
+    from course_utils import distribution, profiles
+
+    monkeypatch.setattr(profiles, "gpu_count", lambda: gpus)
+    assert distribution.accelerate(profiles.get_profile(name, "03_vgg16_omniglot")) == said
 
 
 def test_unknown_device_type_is_named():

@@ -24,6 +24,21 @@ def test_smoke_profiles_fit_the_five_minute_course_budget():
     assert all(table["cpu"]["minutes"] <= 15 for table in profiles.SETTINGS.values())
 
 
+@pytest.mark.parametrize("notebook", list(profiles.SETTINGS))
+def test_auto_on_one_gpu_is_the_gpu_profile_within_ten_minutes(notebook, monkeypatch):
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    profile = get_profile("auto", notebook, gpus=1)
+    assert profile.name == "gpu" and profile.minutes <= 10, profile.describe()
+
+
+def test_the_gpu_profile_is_the_cpu_recipe_with_at_least_as_much_training():
+    for notebook, table in profiles.SETTINGS.items():
+        cpu, gpu = table["cpu"], table["gpu"]
+        assert gpu["epochs"] >= cpu["epochs"], notebook
+        if cpu["n_images"] is not None:
+            assert gpu["n_images"] is None or gpu["n_images"] >= cpu["n_images"], notebook
+
+
 def test_parameter_beats_environment_beats_auto(monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
     assert resolve_profile_name("cpu", gpus=0) == "cpu"
@@ -33,17 +48,17 @@ def test_parameter_beats_environment_beats_auto(monkeypatch):
     assert resolve_profile_name(None, gpus=0) == "cpu"
 
 
-@pytest.mark.parametrize("gpus, expected", [(0, "cpu"), (1, "full"), (4, "full")])
-def test_auto_picks_full_only_with_a_gpu(gpus, expected, monkeypatch):
+@pytest.mark.parametrize("gpus, expected", [(0, "cpu"), (1, "gpu"), (4, "gpu")])
+def test_auto_picks_gpu_only_with_a_gpu_and_full_only_by_name(gpus, expected, monkeypatch):
     monkeypatch.delenv("COURSE_PROFILE", raising=False)
     assert resolve_profile_name("auto", gpus=gpus) == expected
 
 
 def test_unknown_profile_lists_the_valid_names(monkeypatch):
-    with pytest.raises(ValueError, match="unknown profile 'fast'.*smoke, cpu, full or auto"):
+    with pytest.raises(ValueError, match="unknown profile 'fast'.*smoke, cpu, gpu, full or auto"):
         resolve_profile_name("fast")
-    monkeypatch.setenv("COURSE_PROFILE", "gpu")
-    with pytest.raises(ValueError, match="unknown profile 'gpu'"):
+    monkeypatch.setenv("COURSE_PROFILE", "tpu")
+    with pytest.raises(ValueError, match="unknown profile 'tpu'"):
         get_profile(None, "01_satellite_pairs")
 
 
@@ -100,11 +115,12 @@ def test_auto_is_reported_as_what_it_resolved_to(monkeypatch):
     assert profile.name == "cpu" and "auto -> cpu" in profile.describe()
 
 
-def test_runtime_report_warns_about_full_without_a_gpu():
-    report = profiles.runtime_report(get_profile("full", "02_contrastive_siamese", gpus=1))
+@pytest.mark.parametrize("name", ["gpu", "full"])
+def test_runtime_report_warns_about_a_gpu_profile_without_a_gpu(name):
+    report = profiles.runtime_report(get_profile(name, "02_contrastive_siamese", gpus=1))
     assert report.startswith("TensorFlow ") and "Keras 3." in report
     if profiles.gpu_count() == 0:
-        assert "WARNING: profile 'full' without a GPU" in report
+        assert f"WARNING: profile '{name}' without a GPU" in report
 
 
 def test_gpus_are_the_jax_backends_under_keras_backend_jax(monkeypatch):
@@ -117,7 +133,7 @@ def test_gpus_are_the_jax_backends_under_keras_backend_jax(monkeypatch):
     monkeypatch.setitem(sys.modules, "jax", fake_jax)
     monkeypatch.setattr(keras.config, "backend", lambda: "jax")
     assert profiles.gpu_names() == ["gpu:0"] and profiles.gpu_count() == 1
-    assert resolve_profile_name("auto") == "full"
+    assert resolve_profile_name("auto") == "gpu"
     report = profiles.runtime_report(get_profile("full", "03_vgg16_omniglot"))
     assert "(backend jax 0.9.9), 1 GPU(s): gpu:0" in report and "WARNING" not in report
 
@@ -127,7 +143,7 @@ def test_gpus_are_the_torch_cuda_devices_under_keras_backend_torch(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", SimpleNamespace(__version__="2.9.9", cuda=cuda))
     monkeypatch.setattr(keras.config, "backend", lambda: "torch")
     assert profiles.gpu_names() == ["cuda:0 H100 #0", "cuda:1 H100 #1"]
-    assert resolve_profile_name("auto") == "full"
+    assert resolve_profile_name("auto") == "gpu"
     report = profiles.runtime_report(get_profile("full", "04_plant_disease"))
     assert "(backend torch 2.9.9), 2 GPU(s)" in report and "WARNING" not in report
 
@@ -140,8 +156,8 @@ def test_runtime_report_names_the_tensorflow_backend():
 
 def test_the_overview_downloads_nothing_and_trains_nothing():
     assert profiles.what_you_need("00_overview") == (
-        "**What you need**: at most 30 s (`smoke`), 30 s on 2 CPU cores (`cpu`), 30 s on a GPU "
-        "(`full`); no download.")
+        "**What you need**: at most 30 s (`smoke`), 30 s on 2 CPU cores (`cpu`), 30 s on a "
+        "T4-class GPU (`gpu`), 30 s on an A100-class GPU (`full`); no download.")
     text = get_profile("cpu", "00_overview").describe()
     assert text == "profile cpu for 00_overview: no images, no training, budget about 0.5 min"
 
@@ -149,7 +165,20 @@ def test_the_overview_downloads_nothing_and_trains_nothing():
 def test_budget_is_the_title_cells_time_and_refuses_unknown_names():
     assert profiles.budget("01_satellite_pairs", "smoke") == "30 s"
     assert profiles.budget("02_contrastive_siamese", "full") == "60 min"
-    with pytest.raises(ValueError, match="unknown profile 'auto': choose smoke, cpu, full"):
+    with pytest.raises(ValueError, match="unknown profile 'auto': choose smoke, cpu, gpu, full"):
         profiles.budget("01_satellite_pairs", "auto")
     with pytest.raises(ValueError, match="unknown notebook '09_x'"):
         profiles.budget("09_x", "cpu")
+
+
+def test_readme_and_instructor_docs_give_the_times_of_the_profiles():
+    from conftest import REPO
+
+    readme = " ".join((REPO / "README.md").read_text().split())
+    for name in ("cpu", "gpu"):
+        most = max(table[name]["minutes"] for table in profiles.SETTINGS.values())
+        assert f"at most {most:g} minutes per notebook{profiles.MACHINES[name]}" in readme, name
+    docs = " ".join((REPO / "docs" / "instructors.md").read_text().split())
+    for notebook in profiles.SETTINGS:
+        line = profiles.what_you_need(notebook).replace("**What you need**: at most", "Time: at most")
+        assert line.rstrip(".") in docs, f"docs/instructors.md: {notebook} must read {line}"

@@ -121,7 +121,7 @@ def test_setup_table_shows_every_check_in_one_two_column_table():
     assert list(table.columns) == ["result"]
     rows = dict(zip(table.index, table["result"]))
     assert rows["Keras"] == "3.15.1" and rows["Keras backend"] == "tensorflow"
-    assert rows["GPUs seen"] == "1: /physical_device:GPU:0 (profile auto runs full)"
+    assert rows["GPUs seen"] == "1: /physical_device:GPU:0 (profile auto runs gpu)"
     assert rows["cifar10 (notebook 05)"] == "will download 170 MB from somewhere"
     assert rows["downloads at cpu"] == "170 MB" and "free disk" in rows
 
