@@ -83,7 +83,13 @@ def test_cpu_workflow_tests_the_oldest_and_newest_versions_every_week():
                for step in job["steps"])
 
 
-def test_gpu_workflow_runs_full_on_a_self_hosted_gpu_runner_with_thresholds():
+def test_cpu_workflow_runs_the_backend_tests_with_torch_every_week():
+    job = load("cpu.yml")["jobs"]["torch"]
+    assert "schedule" in job["if"]
+    assert any(step.get("run") == "bash .ci/run --backend torch" for step in job["steps"])
+
+
+def test_gpu_workflow_runs_gpu_and_full_on_a_self_hosted_gpu_runner_with_thresholds():
     workflow = load("gpu.yml")
     assert {"workflow_dispatch", "schedule"} <= set(workflow["on"])
     job = workflow["jobs"]["full"]
@@ -93,5 +99,7 @@ def test_gpu_workflow_runs_full_on_a_self_hosted_gpu_runner_with_thresholds():
     assert "--thresholds .github/full-thresholds.toml" in commands and "--nbval-lax" in commands
     assert (REPO / ".github" / "full-thresholds.toml").exists()
     uploads = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
-    assert uploads and uploads[0]["with"]["path"] == "runs/full"
+    assert "--profile gpu" in commands and "--thresholds .github/gpu-thresholds.toml" in commands
+    assert (REPO / ".github" / "gpu-thresholds.toml").exists()
+    assert uploads and uploads[0]["with"]["path"] == "runs"  # runs/gpu and runs/full
     assert job["env"]["COURSE_CACHE_DIR"]  # data cached on the runner between runs
