@@ -83,14 +83,14 @@ def dataset_status(dataset: str, profile: str,
         ValueError: unknown dataset or profile, or ``data_dir`` is not a folder.
     """
     from .datasets import cache_dir, is_offline
+    from .datasets.core import dataset_in_root
     from .datasets.downloads import mirror
     from .datasets.sources import NOTEBOOK_DATASETS, sources_for
 
     sources = sources_for(dataset, profile)
     notebooks = tuple(stem for stem, name in NOTEBOOK_DATASETS.items() if name == dataset)
     root = data_root(data_dir)
-    # the loaders' rule for a data root (course_utils.datasets.local_dataset_dir): <root>/<dataset>
-    local = root / dataset if root is not None and (root / dataset).is_dir() else None
+    local = dataset_in_root(root, dataset) if root is not None else None
     if local is not None:
         return DatasetStatus(dataset, notebooks, "local", str(local), 0.0)
     folder = cache_dir() / dataset

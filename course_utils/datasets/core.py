@@ -84,11 +84,13 @@ def local_dataset_dir(dataset: str, data_dir: str | os.PathLike | None = None) -
             raise DataError(f"DATA_DIR {str(path)!r} for {dataset} does not exist or is not a folder")
         return path
     root = os.environ.get("COURSE_DATA_DIR")
-    if root:
-        path = Path(root).expanduser() / dataset
-        if path.is_dir():
-            return path
-    return None
+    return dataset_in_root(root, dataset) if root else None
+
+
+def dataset_in_root(root: str | os.PathLike, dataset: str) -> Path | None:
+    """Return ``<root>/<dataset>`` if that folder exists: where a data root keeps each dataset."""
+    path = Path(root).expanduser() / dataset
+    return path if path.is_dir() else None
 
 
 def check_member(archive: str | os.PathLike, name: str, link: str | None = None,
