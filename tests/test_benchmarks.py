@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,3 +138,68 @@ def test_plant_seeds_refuses_a_held_out_fraction_outside_zero_to_one(tmp_path):
     completed = plant_seeds("--data-dir", str(tmp_path), "--held-out", "1.5")
     assert completed.returncode != 0
     assert "--held-out must lie between 0 and 1" in completed.stderr
+
+
+def test_gpu_budget_estimates_a_notebook_from_a_finished_run_of_the_base_profile(
+        run_notebook, shared_data, tmp_path):
+    from course_utils.profiles import SETTINGS
+
+    name = "05_autoencoder_retrieval"
+    run = Path(run_notebook(name).output).parent  # the session's smoke run and its metrics
+    output = tmp_path / "budget.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gpu_budget.py"), "--base", "smoke",
+         "--notebooks", name, "--reuse", str(run), "--data-dir", str(shared_data),
+         "--output", str(output)], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads(output.read_text())
+    assert record == json.loads(done.stdout.strip().splitlines()[-1])
+    assert record["base"] == "smoke" and record["target"] == "gpu" and record["cpu_flops"] > 1e9
+    row = record["notebooks"][name]
+    smoke, gpu = SETTINGS[name]["smoke"], SETTINGS[name]["gpu"]
+    work = [(2 * s["epochs"] + 2 * s["contrastive_epochs"]) * s["n_images"] * s["width"] ** 2
+            for s in (smoke, gpu)]
+    assert row["work_ratio"] == pytest.approx(work[1] / work[0])
+    assert row["input_pipeline_min"] > 0 and row["base_train_min"] > 0
+    assert row["cpu_side_min"] == pytest.approx((row["base_wall_min"] - row["base_train_min"]) * (
+        gpu["n_images"] / smoke["n_images"]))
+    assert row["estimate_min"] == pytest.approx(row["cpu_side_min"] + max(
+        row["gpu_train_min"], row["input_pipeline_min"]))
+    assert row["within_budget"] == (row["estimate_min"] <= gpu["minutes"])
+
+
+def test_gpu_budget_refuses_a_run_of_another_profile(run_notebook, shared_data, tmp_path):
+    run = Path(run_notebook("05_autoencoder_retrieval").output).parent
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gpu_budget.py"), "--base", "cpu",
+         "--notebooks", "05_autoencoder_retrieval", "--reuse", str(run),
+         "--output", str(tmp_path / "x.json")], capture_output=True, text=True, cwd=ROOT,
+        timeout=300)
+    assert done.returncode != 0
+    assert "05_autoencoder_retrieval ran under smoke, not cpu" in done.stderr
+
+
+def test_gpu_course_records_time_steps_and_metrics_per_notebook(shared_data, tmp_path):
+    output = tmp_path / "course.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gpu_course.py"), "--profiles", "smoke",
+         "--notebooks", "00", "--data-dir", str(shared_data), "--offline", "--output", str(output)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads(output.read_text())
+    [row] = record["runs"]
+    assert row["notebook"] == "00_overview" and row["profile"] == "smoke" and row["status"] == "ok"
+    assert row["wall_min"] > 0 and row["steps"] == 0 and row["budget_min"] == 0.5
+    assert set(row["metrics"]) == {"n_gpus", "n_datasets_ready", "download_mb"}
+    assert record["backend"] and "commit" in record
+
+
+def test_gpu_course_counts_the_optimizer_steps_of_each_profile():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from gpu_course import training_steps
+
+    assert training_steps("02_contrastive_siamese", "cpu", None) == (4 * 6 + 8 * 1) * 40
+    assert training_steps("04_plant_disease", "gpu", None) == 4 * 40 * 40
+    assert training_steps("03_vgg16_omniglot", "gpu", None) == 5 * -(-964 * 20 * 8 // 128)
+    assert training_steps("05_autoencoder_retrieval", "cpu", None) == 2 * 30 * 47 + 50 * 23
+    assert training_steps("01_satellite_pairs", "gpu", None) == 0
