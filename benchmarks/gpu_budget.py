@@ -3,8 +3,8 @@
 No T4 is at hand, so the ``gpu`` budgets are sized from what this machine measures:
 
 1. each notebook runs under ``--base`` (default ``cpu``) here, through ``course_utils.run``; its
-   metrics give the seconds spent training, the rest of its wall time is the work that stays on
-   the CPU (loading, evaluation, plots);
+   metrics give the seconds spent training every model (``all_training_seconds``), the rest of
+   its wall time is the work that stays on the CPU (loading, evaluation, plots);
 2. the training work of ``--target`` (default ``gpu``) over that of ``--base`` is counted from the
    two profiles' settings (steps x batch x pixels x width^2, per notebook below);
 3. this CPU's float32 matrix-multiply speed is measured; training on the GPU takes the CPU's
@@ -45,12 +45,13 @@ from record import stamp, write  # noqa: E402  (benchmarks/record.py, beside thi
 
 TRAINING_NOTEBOOKS = ("02_contrastive_siamese", "03_vgg16_omniglot", "04_plant_disease",
                       "05_autoencoder_retrieval")
-# NVIDIA's T4 datasheet: 8.1 TFLOP/s float32 (65 in float16 with tensor cores).
-GPU_FLOPS = {"T4": 8.1e12}
+# NVIDIA's datasheets, float32 without tensor cores: T4 8.1 TFLOP/s, A100 19.5 TFLOP/s.
+GPU_FLOPS = {"T4": 8.1e12, "A100": 19.5e12}
 # Omniglot's full background set: 964 characters of 30 alphabets (Lake et al. 2015); the small sets
 # are counted from the zips the notebook reads.
 OMNIGLOT_CHARACTERS = {"images_background": 964}
 OMNIGLOT_DRAWERS = 20
+CIFAR10_TRAIN_IMAGES = 50_000  # the training split's size (Krizhevsky 2009): n_images None
 
 
 def matmul_flops(n: int = 2048, repeats: int = 10) -> float:
@@ -95,7 +96,8 @@ def training_work(notebook: str, profile: str, data_dir: Path | None) -> float:
     if notebook == "04_plant_disease":
         return s["epochs"] * s["steps_per_epoch"] * s["batch_size"] * s["image_size"] ** 2
     if notebook == "05_autoencoder_retrieval":
-        return (2 * s["epochs"] + 2 * s["contrastive_epochs"]) * s["n_images"] * s["width"] ** 2
+        images = s["n_images"] or CIFAR10_TRAIN_IMAGES
+        return (2 * s["epochs"] + 2 * s["contrastive_epochs"]) * images * s["width"] ** 2
     raise ValueError(f"no training work is counted for {notebook}")
 
 
@@ -106,7 +108,8 @@ def data_ratio(notebook: str, base: str, target: str, data_dir: Path | None) -> 
         ratio = omniglot_characters(t["background"], data_dir) / omniglot_characters(
             b["background"], data_dir)
     elif notebook == "05_autoencoder_retrieval":
-        ratio = t["n_images"] / b["n_images"]
+        ratio = ((t["n_images"] or CIFAR10_TRAIN_IMAGES)
+                 / (b["n_images"] or CIFAR10_TRAIN_IMAGES))
     else:
         ratio = (t["image_size"] / b["image_size"]) ** 2
     return max(1.0, ratio)
@@ -162,7 +165,8 @@ def input_seconds(notebook: str, profile: str, data_dir: Path | None) -> float:
         views = (tf.data.Dataset.from_tensor_slices(images).batch(batch)
                  .map(lambda b: (augment(b), augment(b))).repeat())
         per_batch = time_batches(lambda: views, 15)
-        return per_batch * s["contrastive_epochs"] * (s["n_images"] // batch)
+        steps = (s["n_images"] or CIFAR10_TRAIN_IMAGES) // batch
+        return per_batch * s["contrastive_epochs"] * steps
     return 0.0  # notebook 04 feeds arrays from memory; its augmentation layers run on the GPU
 
 
@@ -177,7 +181,7 @@ def base_runs(notebooks: list[str], base: str, data_dir: Path | None, reuse: Pat
         failed = [f"{r.notebook}: {r.error}" for r in results if not r.ok]
         if failed:
             raise SystemExit("the base run failed:\n" + "\n".join(failed))
-        return {r.notebook: (r.seconds, r.metrics["train_seconds"]) for r in results}
+        return {r.notebook: (r.seconds, r.metrics["all_training_seconds"]) for r in results}
     import nbformat
 
     runs = {}
@@ -186,7 +190,8 @@ def base_runs(notebooks: list[str], base: str, data_dir: Path | None, reuse: Pat
         if metrics.get("profile") != base:
             raise SystemExit(f"{reuse}: {notebook} ran under {metrics.get('profile')}, not {base}")
         executed = nbformat.read(reuse / f"{notebook}.ipynb", as_version=4)
-        runs[notebook] = (executed.metadata["papermill"]["duration"], metrics["train_seconds"])
+        runs[notebook] = (executed.metadata["papermill"]["duration"],
+                          metrics["all_training_seconds"])
     return runs
 
 

@@ -31,10 +31,8 @@ sys.path.insert(0, str(ROOT))  # this checkout's course_utils, also when run fro
 
 from course_utils.profiles import CONCRETE_PROFILES, SETTINGS  # noqa: E402
 from course_utils.run import HEADLINE, run_course, select_notebooks  # noqa: E402
-from gpu_budget import OMNIGLOT_DRAWERS, omniglot_characters  # noqa: E402
+from gpu_budget import CIFAR10_TRAIN_IMAGES, OMNIGLOT_DRAWERS, omniglot_characters  # noqa: E402
 from record import stamp, write  # noqa: E402  (benchmarks/record.py, beside this script)
-
-CIFAR10_TRAIN_IMAGES = 50_000  # the training split's size (Krizhevsky 2009)
 
 
 def training_steps(notebook: str, profile: str, data_dir: Path | None) -> int:

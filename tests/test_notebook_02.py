@@ -107,6 +107,7 @@ def test_notebook_02_runs_and_reports_its_numbers(run_notebook):
                 "seed_model_test_accuracy_no_identical"):
         assert 0 <= m[key] <= 1, key
     assert m["threshold"] >= 0 and m["train_seconds"] > 0
+    assert m["all_training_seconds"] > m["train_seconds"]  # the seed, ablation and hard models too
     assert m["roc_auc"] > 0.5  # a few steps already beat chance on rotation pairs
 
 

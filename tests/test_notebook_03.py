@@ -100,7 +100,7 @@ def test_notebook_03_runs_and_reports_its_numbers(run_notebook):
     for key in ("one_shot_20way_accuracy", "siamese_20way_accuracy", "nn_baseline_accuracy"):
         assert 0 <= m[key] <= 1 and (m[key] * m["trials"]) == pytest.approx(round(m[key] * m["trials"]))
     assert m["nn_baseline_accuracy"] == pytest.approx(0.35)  # 7 of run01's 20 queries
-    assert m["train_seconds"] > 0
+    assert m["train_seconds"] > 0 and m["all_training_seconds"] == m["train_seconds"]
 
 
 @pytest.mark.notebook

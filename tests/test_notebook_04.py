@@ -126,7 +126,7 @@ def test_smoke_run_writes_every_metric_in_range(run_notebook):
     # the best model is chosen on validation pairs, so it need not be the one scoring highest here
     assert metrics["best_model"] in {"contrastive", "triplet", "classifier", "ensemble"}
     assert metrics["fewshot_5shot_accuracy"] == metrics[f"{metrics['best_model']}_5shot_accuracy"]
-    assert metrics["train_seconds"] > 0
+    assert metrics["train_seconds"] > 0 and metrics["all_training_seconds"] == metrics["train_seconds"]
 
 
 @pytest.mark.notebook
