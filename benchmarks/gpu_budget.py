@@ -9,7 +9,8 @@ No T4 is at hand, so the ``gpu`` budgets are sized from what this machine measur
    two profiles' settings (steps x batch x pixels x width^2, per notebook below);
 3. this CPU's float32 matrix-multiply speed is measured; training on the GPU takes the CPU's
    training time x the work ratio x (CPU FLOP/s / GPU FLOP/s) / ``--efficiency`` (how much worse
-   than this CPU the GPU uses its peak: 0.5 assumes half as well);
+   than this CPU the GPU uses its peak: 0.5 assumes half as well), but no less than the target's
+   optimizer steps x ``--step-ms`` (the fixed cost of launching a step's kernels, 10 ms assumed);
 4. the input pipelines that run on the CPU whatever the accelerator (random views and warps in
    ``tf.data`` or NumPy; Colab gives a T4 two CPU cores, as here) are timed at the target's sizes:
    a GPU cannot train faster than its batches arrive;
@@ -51,6 +52,7 @@ GPU_FLOPS = {"T4": 8.1e12, "A100": 19.5e12}
 # are counted from the zips the notebook reads.
 OMNIGLOT_CHARACTERS = {"images_background": 964}
 OMNIGLOT_DRAWERS = 20
+HEAD_EPOCHS = 3  # notebook 03's parameter of that name, at its default
 CIFAR10_TRAIN_IMAGES = 50_000  # the training split's size (Krizhevsky 2009): n_images None
 
 
@@ -80,6 +82,27 @@ def omniglot_characters(sets: tuple[str, ...], data_dir: Path | None) -> int:
         else:
             raise SystemExit(f"{name}.zip is not in {data_dir}/omniglot: give --data-dir")
     return total
+
+
+def training_steps(notebook: str, profile: str, data_dir: Path | None) -> int:
+    """Return the optimizer steps a notebook takes under ``profile`` (0 where it trains nothing).
+
+    Notebook 04's Kaggle model may stop early; its full count is included.
+    """
+    s = SETTINGS[notebook][profile]
+    if notebook == "02_contrastive_siamese":
+        return (4 * s["epochs"] + 8 * s["ablation_epochs"]) * s["steps_per_epoch"]
+    if notebook == "03_vgg16_omniglot":
+        drawings = s["n_images"] or omniglot_characters(s["background"], data_dir) * OMNIGLOT_DRAWERS
+        head = HEAD_EPOCHS * max(1, s["siamese_steps"] // 3)  # the Siamese head on embeddings
+        return s["epochs"] * -(-drawings * (8 if s["mirror"] else 4) // s["batch_size"]) + head
+    if notebook == "04_plant_disease":
+        return 4 * s["epochs"] * s["steps_per_epoch"]
+    if notebook == "05_autoencoder_retrieval":
+        images = s["n_images"] or CIFAR10_TRAIN_IMAGES
+        return (2 * s["epochs"] * -(-images // s["batch_size"])
+                + s["contrastive_epochs"] * (images // min(s["contrastive_batch_size"], images)))
+    return 0
 
 
 def training_work(notebook: str, profile: str, data_dir: Path | None) -> float:
@@ -199,11 +222,14 @@ def estimate(notebook: str, wall: float, train: float, cpu_flops: float, args) -
     """Return the arithmetic for one notebook: the target's minutes on the GPU and their parts."""
     work = training_work(notebook, args.target, args.data_dir) / training_work(
         notebook, args.base, args.data_dir)
-    gpu_train = train * work * cpu_flops / (GPU_FLOPS[args.gpu] * args.efficiency)
+    steps = training_steps(notebook, args.target, args.data_dir)
+    gpu_train = max(train * work * cpu_flops / (GPU_FLOPS[args.gpu] * args.efficiency),
+                    steps * args.step_ms / 1000)
     pipeline = input_seconds(notebook, args.target, args.data_dir)
     cpu_side = (wall - train) * data_ratio(notebook, args.base, args.target, args.data_dir)
     minutes = (cpu_side + max(gpu_train, pipeline)) / 60
     return {"base_wall_min": wall / 60, "base_train_min": train / 60, "work_ratio": work,
+            "target_steps": steps,
             "gpu_train_min": gpu_train / 60, "input_pipeline_min": pipeline / 60,
             "cpu_side_min": cpu_side / 60, "estimate_min": minutes,
             "budget_min": SETTINGS[notebook][args.target]["minutes"],
@@ -219,6 +245,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--gpu", default="T4", choices=sorted(GPU_FLOPS))
     parser.add_argument("--efficiency", type=float, default=0.5,
                         help="the GPU's share of its peak over this CPU's share (default 0.5)")
+    parser.add_argument("--step-ms", type=float, default=10.0,
+                        help="fixed GPU milliseconds per optimizer step (default 10)")
     parser.add_argument("--notebooks", nargs="+", default=list(TRAINING_NOTEBOOKS),
                         choices=TRAINING_NOTEBOOKS)
     parser.add_argument("--reuse", type=Path, default=None,
@@ -231,7 +259,8 @@ def main(argv: list[str] | None = None) -> dict:
     runs = base_runs(args.notebooks, args.base, args.data_dir, args.reuse)
     record = {"benchmark": "gpu_budget", "base": args.base, "target": args.target, "gpu": args.gpu,
               "gpu_flops": GPU_FLOPS[args.gpu], "cpu_flops": cpu_flops,
-              "efficiency": args.efficiency, "data_dir": str(args.data_dir), **stamp(),
+              "efficiency": args.efficiency, "step_ms": args.step_ms,
+              "data_dir": str(args.data_dir), **stamp(),
               "notebooks": {n: estimate(n, *runs[n], cpu_flops, args) for n in args.notebooks}}
     output = args.output or ROOT / "benchmarks" / "results" / f"gpu_budget_{args.target}.json"
     write(output, record)

@@ -31,28 +31,8 @@ sys.path.insert(0, str(ROOT))  # this checkout's course_utils, also when run fro
 
 from course_utils.profiles import CONCRETE_PROFILES, SETTINGS  # noqa: E402
 from course_utils.run import HEADLINE, run_course, select_notebooks  # noqa: E402
-from gpu_budget import CIFAR10_TRAIN_IMAGES, OMNIGLOT_DRAWERS, omniglot_characters  # noqa: E402
+from gpu_budget import training_steps  # noqa: E402
 from record import stamp, write  # noqa: E402  (benchmarks/record.py, beside this script)
-
-
-def training_steps(notebook: str, profile: str, data_dir: Path | None) -> int:
-    """Return the optimizer steps a notebook takes under ``profile`` (0 where it trains nothing).
-
-    Notebook 04's Kaggle model may stop early; its full count is included.
-    """
-    s = SETTINGS[notebook][profile]
-    if notebook == "02_contrastive_siamese":
-        return (4 * s["epochs"] + 8 * s["ablation_epochs"]) * s["steps_per_epoch"]
-    if notebook == "03_vgg16_omniglot":
-        drawings = s["n_images"] or omniglot_characters(s["background"], data_dir) * OMNIGLOT_DRAWERS
-        return s["epochs"] * -(-drawings * (8 if s["mirror"] else 4) // s["batch_size"])
-    if notebook == "04_plant_disease":
-        return 4 * s["epochs"] * s["steps_per_epoch"]
-    if notebook == "05_autoencoder_retrieval":
-        images = s["n_images"] or CIFAR10_TRAIN_IMAGES
-        return (2 * s["epochs"] * -(-images // s["batch_size"])
-                + s["contrastive_epochs"] * (images // min(s["contrastive_batch_size"], images)))
-    return 0
 
 
 class MemorySampler:

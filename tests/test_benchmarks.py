@@ -166,6 +166,7 @@ def test_gpu_budget_estimates_a_notebook_from_a_finished_run_of_the_base_profile
     assert row["estimate_min"] == pytest.approx(row["cpu_side_min"] + max(
         row["gpu_train_min"], row["input_pipeline_min"]))
     assert row["within_budget"] == (row["estimate_min"] <= gpu["minutes"])
+    assert row["gpu_train_min"] >= row["target_steps"] * record["step_ms"] / 60_000 > 0
 
 
 def test_gpu_budget_refuses_a_run_of_another_profile(run_notebook, shared_data, tmp_path):
@@ -194,12 +195,19 @@ def test_gpu_course_records_time_steps_and_metrics_per_notebook(shared_data, tmp
     assert record["backend"] and "commit" in record
 
 
-def test_gpu_course_counts_the_optimizer_steps_of_each_profile():
+def test_gpu_budget_counts_the_optimizer_steps_of_each_profile():
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from gpu_course import training_steps
+    import re
+
+    import nbformat
+    from gpu_budget import HEAD_EPOCHS, training_steps
+
+    notebook = nbformat.read(ROOT / "notebooks" / "03_vgg16_omniglot.ipynb", as_version=4)
+    [parameters] = [c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert re.search(rf"^HEAD_EPOCHS = {HEAD_EPOCHS}\b", parameters, re.M)  # the notebook's default
 
     assert training_steps("02_contrastive_siamese", "cpu", None) == (4 * 6 + 8 * 1) * 40
     assert training_steps("04_plant_disease", "gpu", None) == 4 * 40 * 40
-    assert training_steps("03_vgg16_omniglot", "gpu", None) == 5 * -(-964 * 20 * 8 // 128)
+    assert training_steps("03_vgg16_omniglot", "gpu", None) == 5 * -(-964 * 20 * 8 // 128) + 3 * 666
     assert training_steps("05_autoencoder_retrieval", "cpu", None) == 2 * 30 * 47 + 50 * 23
     assert training_steps("01_satellite_pairs", "gpu", None) == 0
