@@ -130,6 +130,8 @@ def data_ratio(notebook: str, base: str, target: str, data_dir: Path | None) -> 
     if notebook == "03_vgg16_omniglot":
         ratio = omniglot_characters(t["background"], data_dir) / omniglot_characters(
             b["background"], data_dir)
+    elif notebook == "04_plant_disease":  # few-shot episodes dominate what stays on the CPU
+        ratio = t["episodes"] / b["episodes"]
     elif notebook == "05_autoencoder_retrieval":
         ratio = ((t["n_images"] or CIFAR10_TRAIN_IMAGES)
                  / (b["n_images"] or CIFAR10_TRAIN_IMAGES))
