@@ -5,8 +5,8 @@ No T4 is at hand, so the ``gpu`` budgets are sized from what this machine measur
 1. each notebook runs under ``--base`` (default ``cpu``) here, through ``course_utils.run``; its
    metrics give the seconds spent training every model (``all_training_seconds``), the rest of
    its wall time is the work that stays on the CPU (loading, evaluation, plots);
-2. the training work of ``--target`` (default ``gpu``) over that of ``--base`` is counted from the
-   two profiles' settings (steps x batch x pixels x width^2, per notebook below);
+2. the training work of ``--target`` (``gpu``; ``full``'s epochs depend on the data) over that of
+   ``--base`` is counted from the two profiles' settings (steps x batch x pixels x width^2, per notebook below);
 3. this CPU's float32 matrix-multiply speed is measured; training on the GPU takes the CPU's
    training time x the work ratio x (CPU FLOP/s / GPU FLOP/s) / ``--efficiency`` (how much worse
    than this CPU the GPU uses its peak: 0.5 assumes half as well), but no less than the target's
@@ -46,8 +46,8 @@ from record import stamp, write  # noqa: E402  (benchmarks/record.py, beside thi
 
 TRAINING_NOTEBOOKS = ("02_contrastive_siamese", "03_vgg16_omniglot", "04_plant_disease",
                       "05_autoencoder_retrieval")
-# NVIDIA's datasheets, float32 without tensor cores: T4 8.1 TFLOP/s, A100 19.5 TFLOP/s.
-GPU_FLOPS = {"T4": 8.1e12, "A100": 19.5e12}
+# NVIDIA's T4 datasheet: 8.1 TFLOP/s in float32 (65 in float16 with tensor cores).
+GPU_FLOPS = {"T4": 8.1e12}
 # Omniglot's full background set: 964 characters of 30 alphabets (Lake et al. 2015); the small sets
 # are counted from the zips the notebook reads.
 OMNIGLOT_CHARACTERS = {"images_background": 964}
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="data root laid out like shared/data (default: downloads)")
     parser.add_argument("--base", default="cpu", choices=("smoke", "cpu"))
-    parser.add_argument("--target", default="gpu", choices=("gpu", "full"))
+    parser.add_argument("--target", default="gpu", choices=("gpu",))
     parser.add_argument("--gpu", default="T4", choices=sorted(GPU_FLOPS))
     parser.add_argument("--efficiency", type=float, default=0.5,
                         help="the GPU's share of its peak over this CPU's share (default 0.5)")
@@ -262,7 +262,8 @@ def main(argv: list[str] | None = None) -> dict:
     record = {"benchmark": "gpu_budget", "base": args.base, "target": args.target, "gpu": args.gpu,
               "gpu_flops": GPU_FLOPS[args.gpu], "cpu_flops": cpu_flops,
               "efficiency": args.efficiency, "step_ms": args.step_ms,
-              "data_dir": str(args.data_dir), **stamp(),
+              "data_dir": str(args.data_dir), "base_run": str(args.reuse or "this invocation"),
+              **stamp(),
               "notebooks": {n: estimate(n, *runs[n], cpu_flops, args) for n in args.notebooks}}
     output = args.output or ROOT / "benchmarks" / "results" / f"gpu_budget_{args.target}.json"
     write(output, record)
