@@ -28,7 +28,11 @@ APPLE_CLASSES = ("Apple___Apple_scab", "Apple___Black_rot", "Apple___Cedar_apple
 # the evaluation images are seen (chosen on held-out splits of the shared images with
 # benchmarks/plant_seeds.py); None: the one with the best ROC AUC on the run's validation pairs.
 # Where each profile runs, for the times people read ("15 min on 2 CPU cores"). The ``gpu`` budgets
-# are sized by arithmetic from per-step costs measured on 2 CPU cores (benchmarks/gpu_budget.py).
+# are sized by arithmetic from a ``cpu`` run on 2 CPU cores (benchmarks/gpu_budget.py, results in
+# benchmarks/results/gpu_budget_gpu.json); they leave room for what the arithmetic cannot see.
+# Training stays in float32 on a GPU: by that arithmetic it is under half of each ``gpu`` run, the
+# rest being CPU work and fixed per-step costs, so float16 would save little of the budget while
+# putting the lessons' losses and distances at float16's mercy.
 MACHINES = {"smoke": "", "cpu": " on 2 CPU cores", "gpu": " on a T4-class GPU",
             "full": " on an A100-class GPU"}
 
