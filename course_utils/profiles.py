@@ -30,9 +30,9 @@ APPLE_CLASSES = ("Apple___Apple_scab", "Apple___Black_rot", "Apple___Cedar_apple
 # Where each profile runs, for the times people read ("15 min on 2 CPU cores"). The ``gpu`` budgets
 # are sized by arithmetic from a ``cpu`` run on 2 CPU cores (benchmarks/gpu_budget.py, results in
 # benchmarks/results/gpu_budget_gpu.json); they leave room for what the arithmetic cannot see.
-# Training stays in float32 on a GPU: by that arithmetic it is under half of each ``gpu`` run, the
-# rest being CPU work and fixed per-step costs, so float16 would save little of the budget while
-# putting the lessons' losses and distances at float16's mercy.
+# Training stays in float32 on a GPU: by that arithmetic every ``gpu`` run fits its budget in
+# float32 with room to spare, and float16 (mixed precision) would shorten only the training part
+# while its effect on the lessons' losses and distances has never been measured.
 MACHINES = {"smoke": "", "cpu": " on 2 CPU cores", "gpu": " on a T4-class GPU",
             "full": " on an A100-class GPU"}
 
