@@ -136,3 +136,9 @@ def test_the_whole_check_takes_seconds_offline_and_with_no_data(clean_env, monke
     assert [d.state for d in found.datasets] == ["offline"] * len(DATASETS)
     assert found.offline and found.download_mb == 0 and found.free_mb > 0
     assert not (clean_env / "cache").exists()  # nothing was downloaded, not even a folder made
+
+
+def test_a_gpu_profile_without_a_gpu_is_a_problem_and_with_one_is_not():
+    assert setup_check.problems(report([], profile="gpu")) == [
+        "profile gpu without a GPU takes far longer than its budgets: use cpu"]
+    assert setup_check.problems(report([], profile="gpu", gpus=("GPU:0",))) == []
