@@ -257,8 +257,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if not 0 < args.efficiency <= 10:
         parser.error(f"--efficiency must be above 0 and at most 10, got {args.efficiency}")
-    cpu_flops = matmul_flops()
     runs = base_runs(args.notebooks, args.base, args.data_dir, args.reuse)
+    cpu_flops = matmul_flops()
     record = {"benchmark": "gpu_budget", "base": args.base, "target": args.target, "gpu": args.gpu,
               "gpu_flops": GPU_FLOPS[args.gpu], "cpu_flops": cpu_flops,
               "efficiency": args.efficiency, "step_ms": args.step_ms,

@@ -48,7 +48,7 @@ def test_the_smoke_course_runs_on_downloaded_data_then_offline_from_the_cache(mi
     plants = next(r for r in results if r.notebook == "04_plant_disease")
     assert plants.metrics["variant"] == "color"  # notebook 04's default: what the archive holds
     assert "archive" in plants.metrics["sources"]["train"]
-    again = run_course([NOTEBOOKS_DIR / "04_plant_disease.ipynb",
+    again = run_course([NOTEBOOKS_DIR / "01_satellite_pairs.ipynb",
                         NOTEBOOKS_DIR / "05_autoencoder_retrieval.ipynb"],
                        fresh_runtime / "offline", "smoke", offline=True)
     assert [r.status for r in again] == ["ok", "ok"], [r.error for r in again]
