@@ -177,9 +177,8 @@ def input_seconds(notebook: str, profile: str, data_dir: Path | None) -> float:
         images = rng.integers(0, 256, (batch * 60, size, size), dtype=np.uint8)
         labels = np.arange(len(images)) % 100
         per_batch = time_batches(lambda: character_streams.class_stream(images, labels, batch), 40)
-        versions = 8 if s["mirror"] else 4
-        images = omniglot_characters(s["background"], data_dir) * OMNIGLOT_DRAWERS * versions
-        return per_batch * s["epochs"] * -(-images // batch)
+        drawings = omniglot_characters(s["background"], data_dir) * OMNIGLOT_DRAWERS
+        return per_batch * s["epochs"] * -(-drawings * (8 if s["mirror"] else 4) // batch)
     if notebook == "05_autoencoder_retrieval":
         import tensorflow as tf
         from conftest import notebook_namespace
@@ -257,6 +256,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if not 0 < args.efficiency <= 10:
         parser.error(f"--efficiency must be above 0 and at most 10, got {args.efficiency}")
+    if args.step_ms < 0:
+        parser.error(f"--step-ms must be 0 or more, got {args.step_ms}")
     runs = base_runs(args.notebooks, args.base, args.data_dir, args.reuse)
     cpu_flops = matmul_flops()
     record = {"benchmark": "gpu_budget", "base": args.base, "target": args.target, "gpu": args.gpu,

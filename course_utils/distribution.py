@@ -56,16 +56,8 @@ def data_parallel(device_type: str = "gpu") -> ContextManager:
     Raises:
         ValueError: ``device_type`` is not gpu or cpu.
     """
-    import keras
-
     devices = parallel_devices(device_type)
-    if len(devices) < 2:
-        return contextlib.nullcontext()
-    if keras.config.backend() == "jax":
-        return keras.distribution.DataParallel(devices=devices).scope()
-    import tensorflow as tf
-
-    return tf.distribute.MirroredStrategy(devices).scope()
+    return _distribution(devices).scope() if len(devices) > 1 else contextlib.nullcontext()
 
 
 def spread_over(device_type: str = "gpu") -> int:
@@ -80,12 +72,13 @@ def spread_over(device_type: str = "gpu") -> int:
     devices = parallel_devices(device_type)
     if len(devices) < 2:
         return 1
+    distribution = _distribution(devices)
     if keras.config.backend() == "jax":
-        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        keras.distribution.set_distribution(distribution)
     else:
         import tensorflow as tf
 
-        tf.distribute.experimental_set_strategy(tf.distribute.MirroredStrategy(devices))
+        tf.distribute.experimental_set_strategy(distribution)
     return len(devices)
 
 
@@ -94,10 +87,22 @@ def accelerate(profile: Profile) -> str:
 
     The other profiles train on one device, whatever the machine has.
     """
-    from .profiles import gpu_count
+    from .profiles import GPU_PROFILES, gpu_count
 
     gpus = gpu_count()
-    devices = spread_over("gpu") if profile.name in ("gpu", "full") and gpus > 1 else 1
+    devices = spread_over("gpu") if profile.name in GPU_PROFILES and gpus > 1 else 1
     if devices > 1:
         return f"training on {devices} GPUs, each batch split across them"
     return f"training on {'1 GPU' if gpus else 'the CPU'}"
+
+
+def _distribution(devices: list[str]):
+    """Return the data-parallel engine of Keras' backend over ``devices``: Keras' ``DataParallel``
+    under JAX, TensorFlow's ``MirroredStrategy`` otherwise."""
+    import keras
+
+    if keras.config.backend() == "jax":
+        return keras.distribution.DataParallel(devices=devices)
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy(devices)

@@ -4,9 +4,8 @@ A profile is plain data. ``smoke`` proves the code path in seconds, ``cpu`` give
 laptop in at most 15 minutes per notebook, ``gpu`` gives the same recipe with more data or epochs in
 at most 10 minutes per notebook on a Colab-class GPU (a T4), ``full`` is the seed-scale run for a
 large GPU, picked by name only, and ``auto`` picks ``gpu`` when Keras' backend sees a GPU, else
-``cpu``. A concrete notebook parameter
-wins over the ``COURSE_PROFILE`` environment variable, which wins over ``auto`` (the parameter's
-default).
+``cpu``. A concrete notebook parameter wins over the ``COURSE_PROFILE`` environment variable, which
+wins over ``auto`` (the parameter's default).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 CONCRETE_PROFILES = ("smoke", "cpu", "gpu", "full")
+GPU_PROFILES = ("gpu", "full")  # sized for a GPU: slow without one, and every GPU of a machine trains
 PROFILE_NAMES = CONCRETE_PROFILES + ("auto",)
 ENV_VAR = "COURSE_PROFILE"
 
@@ -345,7 +345,7 @@ def runtime_report(profile: Profile) -> str:
              f"(backend {backend_version()}), {devices}"]
     if int(keras.__version__.split(".")[0]) < 3:
         lines.append("WARNING: this course needs Keras 3; run `pip install -U keras` and restart.")
-    if profile.name in ("gpu", "full") and not gpus:
+    if profile.name in GPU_PROFILES and not gpus:
         lines.append(f"WARNING: profile '{profile.name}' without a GPU will take far longer than "
                      f"its {profile.minutes:g}-minute budget; use PROFILE='cpu' on a laptop.")
     return "\n".join(lines)

@@ -140,12 +140,12 @@ def check_setup(profile: str, data_dir: str | os.PathLike | None = None) -> Setu
 
 def problems(report: SetupReport) -> list[str]:
     """Return what stands in the way of the lessons, one fix-naming sentence each (empty: none)."""
-    from .profiles import format_megabytes
+    from .profiles import GPU_PROFILES, format_megabytes
 
     found = []
     if int(report.versions["Keras"].split(".")[0]) < 3:
         found.append("this course needs Keras 3: run `pip install -U keras` and restart")
-    if report.profile in ("gpu", "full") and not report.gpus:
+    if report.profile in GPU_PROFILES and not report.gpus:
         found.append(f"profile {report.profile} without a GPU takes far longer than its budgets: "
                      f"use cpu")
     for status in report.datasets:
