@@ -91,6 +91,7 @@ def training_steps(notebook: str, profile: str, data_dir: Path | None) -> int:
     """
     s = SETTINGS[notebook][profile]
     if notebook == "02_contrastive_siamese":
+        # Four models for `epochs` (seed, raw distance, improved, hard positive), eight for the ablation.
         return (4 * s["epochs"] + 8 * s["ablation_epochs"]) * s["steps_per_epoch"]
     if notebook == "03_vgg16_omniglot":
         drawings = s["n_images"] or omniglot_characters(s["background"], data_dir) * OMNIGLOT_DRAWERS
@@ -109,15 +110,11 @@ def training_work(notebook: str, profile: str, data_dir: Path | None) -> float:
     """Return the notebook's training work under ``profile``, in units that cancel in a ratio
     between two profiles of one notebook (images through the model x pixels x width^2)."""
     s = SETTINGS[notebook][profile]
-    if notebook == "02_contrastive_siamese":
-        # Four models for `epochs` (seed, raw distance, improved, hard positive), eight for the ablation.
-        steps = (4 * s["epochs"] + 8 * s["ablation_epochs"]) * s["steps_per_epoch"]
-        return steps * s["batch_size"] * s["image_size"] ** 2
+    if notebook in ("02_contrastive_siamese", "04_plant_disease"):  # every step one batch size
+        return training_steps(notebook, profile, data_dir) * s["batch_size"] * s["image_size"] ** 2
     if notebook == "03_vgg16_omniglot":
         images = omniglot_characters(s["background"], data_dir) * OMNIGLOT_DRAWERS
         return s["epochs"] * images * s["image_size"] ** 2 * s["width"] ** 2
-    if notebook == "04_plant_disease":
-        return s["epochs"] * s["steps_per_epoch"] * s["batch_size"] * s["image_size"] ** 2
     if notebook == "05_autoencoder_retrieval":
         images = s["n_images"] or CIFAR10_TRAIN_IMAGES
         return (2 * s["epochs"] + 2 * s["contrastive_epochs"]) * images * s["width"] ** 2

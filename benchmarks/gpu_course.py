@@ -9,7 +9,7 @@ One script for a short GPU window, tested at ``smoke`` on a CPU first::
 Each notebook runs through ``course_utils.run`` (papermill), one after the other. While it runs,
 ``nvidia-smi`` is sampled every half second for the memory in use (none without it); JAX and
 TensorFlow are told to take GPU memory as they need it, so the peak means something. Steps are
-counted from the profile's settings (``training_steps`` below). The record, with date, commit,
+counted from the profile's settings (``gpu_budget.training_steps``). The record, with date, commit,
 backend and GPU, is rewritten after every notebook to ``--output`` (default
 ``benchmarks/results/gpu_course_<profiles>.json``), so a window that closes early keeps what ran.
 """
